@@ -1,0 +1,12 @@
+// pipelines.yaml: load, interpolate ${VAR}, validate, typed Config objects.
+export { loadConfig, parseConfig } from './parse.ts';
+export type {
+  Config,
+  DataCenter,
+  DeleteMode,
+  FileFormat,
+  ObjectConfig,
+  PipelineConfig,
+  SourceConfig,
+  WarehouseConfig,
+} from './types.ts';

@@ -1,0 +1,246 @@
+// The zod schema of pipelines.yaml after interpolation: shape, defaults and every check that looks at one value or
+// one object. Cross-pipeline checks and the source merge happen in parse.ts.
+import cron from 'node-cron';
+import { z } from 'zod';
+import { isSelectQuery, queryBaseObject } from '../plan/index.ts';
+
+export const PIPELINE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+export const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+export const OBJECT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+export const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$/;
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export const DEFAULT_START_DATE = '2000-01-01T00:00:00Z';
+
+/**
+ * Normalises a Postgres type override from the allow-list (`Numeric(22, 9)` -> `numeric(22,9)`), or undefined
+ * when it is not on the list. Only these reach DDL, so nothing else can be injected through `types`.
+ */
+export function normalizePgType(text: string): string | undefined {
+  const type = text.trim().toLowerCase().replace(/\s+/g, ' ');
+  const simple = [
+    'text',
+    'numeric',
+    'bigint',
+    'integer',
+    'smallint',
+    'boolean',
+    'date',
+    'timestamptz',
+    'timestamp',
+    'double precision',
+    'jsonb',
+  ];
+  if (simple.includes(type)) return type;
+  const numeric = /^numeric ?\( ?(\d{1,4}) ?(?:, ?(\d{1,4}) ?)?\)$/.exec(type);
+  if (!numeric) return undefined;
+  const precision = Number(numeric[1]);
+  const scale = numeric[2] === undefined ? undefined : Number(numeric[2]);
+  if (precision < 1 || precision > 1000 || (scale !== undefined && scale > precision)) return undefined;
+  return scale === undefined ? `numeric(${precision})` : `numeric(${precision},${scale})`;
+}
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A full ISO 8601 instant with Z or ±hh:mm whose date and time exist (2026-02-30 does not). */
+export function parseIsoInstant(text: string): Date | undefined {
+  const m = ISO_INSTANT.exec(text);
+  if (!m) return undefined;
+  const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const check = new Date(Date.UTC(Number(m[1]), month - 1, day, hour, minute, second));
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+    return undefined;
+  }
+  const offset = m[7];
+  const badOffset =
+    offset !== undefined && offset !== 'Z' && (Number(offset.slice(1, 3)) > 23 || Number(offset.slice(4, 6)) > 59);
+  if (badOffset) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function isBaseUrl(text: string): boolean {
+  if (text === 'emulator') return true;
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function isCron(expression: string): boolean {
+  try {
+    return cron.validate(expression);
+  } catch {
+    return false;
+  }
+}
+
+const integer = (min: number, max: number | undefined, what: string) => {
+  const message =
+    max === undefined ? `${what} must be an integer >= ${min}` : `${what} must be an integer from ${min} to ${max}`;
+  const base = z.number({ error: message }).int({ error: message }).min(min, { error: message });
+  return max === undefined ? base : base.max(max, { error: message });
+};
+
+const optionalText = z
+  .string({ error: 'must be a string' })
+  .nullish()
+  .transform((value) => value ?? undefined);
+
+export const sourceSchema = z.strictObject({
+  baseUrl: z
+    .string({ error: 'baseUrl must be "emulator" or an http(s) URL' })
+    .refine(isBaseUrl, { error: 'baseUrl must be "emulator" or an http(s) URL such as https://rest.na.zuora.com' })
+    .optional(),
+  clientId: optionalText,
+  clientSecret: optionalText,
+  dataCenter: z.enum(['us', 'eu'], { error: 'dataCenter must be us or eu' }).optional(),
+  entityId: optionalText,
+});
+
+export const objectSchema = z
+  .strictObject({
+    name: z
+      .string({ error: 'object name must be a string' })
+      .regex(OBJECT_NAME, { error: 'object name must be a Zuora API name (letters, digits, _; e.g. InvoiceItem)' }),
+    fields: z
+      .array(
+        z
+          .string({ error: 'field must be a string' })
+          .regex(FIELD_NAME, { error: 'field must be a Zuora field name, e.g. Balance or Invoice.Id' }),
+        { error: 'fields must be a list of field names' },
+      )
+      .min(1, { error: 'fields must list at least one field' })
+      .optional(),
+    query: z.string({ error: 'query must be a string' }).min(1, { error: 'query must not be empty' }).optional(),
+    table: z
+      .string({ error: 'table must be a string' })
+      .regex(SQL_IDENTIFIER, { error: 'table must match ^[a-z_][a-z0-9_]{0,62}$ (lower-case snake_case)' })
+      .optional(),
+    primaryKey: z
+      .array(
+        z
+          .string({ error: 'primaryKey entry must be a string' })
+          .regex(FIELD_NAME, { error: 'primaryKey entry must be a Zuora field name, e.g. Id' }),
+        { error: 'primaryKey must be a list of field names' },
+      )
+      .min(1, { error: 'primaryKey must list at least one field' })
+      .default(['Id']),
+    deletes: z.enum(['soft', 'hard', 'ignore'], { error: 'deletes must be soft, hard or ignore' }).default('soft'),
+    types: z
+      .record(z.string(), z.string({ error: 'type override must be a string such as "numeric(22,9)"' }), {
+        error: 'types must be a map of column name to Postgres type',
+      })
+      .default({}),
+  })
+  .superRefine((object, ctx) => {
+    if ((object.fields === undefined) === (object.query === undefined)) {
+      ctx.addIssue({ code: 'custom', message: `object ${object.name} needs exactly one of fields or query`, path: [] });
+    }
+    if (object.query !== undefined) {
+      if (!isSelectQuery(object.query)) {
+        ctx.addIssue({ code: 'custom', message: 'query must start with select', path: ['query'] });
+      } else {
+        const from = queryBaseObject(object.query);
+        if (from === undefined || from.toLowerCase() !== object.name.toLowerCase()) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `query must select from ${object.name} (the object's name), not ${from ?? '(no from clause)'}`,
+            path: ['query'],
+          });
+        }
+      }
+    }
+    for (const [column, type] of Object.entries(object.types)) {
+      if (!SQL_IDENTIFIER.test(column)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `types key "${column}" must be a warehouse column name (^[a-z_][a-z0-9_]{0,62}$, e.g. balance)`,
+          path: ['types', column],
+        });
+      }
+      if (normalizePgType(type) === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            `type "${type}" for ${column} is not allowed: use text, numeric, numeric(p), numeric(p,s), bigint, ` +
+            'integer, smallint, boolean, date, timestamptz, timestamp, double precision or jsonb',
+          path: ['types', column],
+        });
+      }
+    }
+  });
+
+export const pipelineSchema = z.strictObject({
+  name: z
+    .string({ error: 'pipeline name must be a string' })
+    .regex(PIPELINE_NAME, { error: 'pipeline name must match ^[a-z][a-z0-9_-]{0,62}$ (e.g. billing)' }),
+  schedule: z
+    .string({ error: 'schedule must be a cron expression string' })
+    .refine(isCron, { error: 'schedule is not a valid cron expression (e.g. "0 2 * * *")' }),
+  timezone: z
+    .string({ error: 'timezone must be a string' })
+    .refine(isTimeZone, { error: 'timezone is not a known IANA zone (e.g. UTC, Europe/Berlin)' })
+    .default('UTC'),
+  partner: z.string({ error: 'partner must be a string' }).min(1, { error: 'partner must not be empty' }),
+  project: z.string({ error: 'project must be a string' }).min(1, { error: 'project must not be empty' }),
+  format: z.enum(['csv', 'gzip', 'zip'], { error: 'format must be csv, gzip or zip' }).default('gzip'),
+  offset: integer(0, 3600, 'offset').default(0),
+  lookback: integer(0, undefined, 'lookback').default(3600),
+  startDate: z
+    .string({ error: 'startDate must be a quoted ISO instant such as "2000-01-01T00:00:00Z"' })
+    .refine((text) => parseIsoInstant(text) !== undefined, {
+      error: 'startDate must be an ISO instant with a zone, such as "2000-01-01T00:00:00Z"',
+    })
+    .default(DEFAULT_START_DATE),
+  jobTimeout: integer(1, undefined, 'jobTimeout').default(10_800),
+  concurrency: integer(1, 16, 'concurrency').default(4),
+  objects: z
+    .array(objectSchema, { error: 'objects must be a list' })
+    .min(1, { error: 'a pipeline needs at least one object' }),
+  source: sourceSchema.optional(),
+});
+
+export const configSchema = z.strictObject({
+  source: sourceSchema.optional(),
+  warehouse: z
+    .strictObject({
+      schema: z
+        .string({ error: 'schema must be a string' })
+        .regex(SQL_IDENTIFIER, { error: 'schema must match ^[a-z_][a-z0-9_]{0,62}$' })
+        .default('zuora'),
+    })
+    .optional(),
+  pipelines: z
+    .array(pipelineSchema, { error: 'pipelines must be a list' })
+    .min(1, { error: 'at least one pipeline is needed under pipelines:' }),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+
+/** Allowed keys per place in the file, for did-you-mean suggestions. */
+export function allowedKeysAt(path: readonly PropertyKey[]): string[] {
+  const names = path.filter((segment) => typeof segment === 'string');
+  const last = names[names.length - 1];
+  if (names.length === 0) return Object.keys(configSchema.shape);
+  if (last === 'source') return Object.keys(sourceSchema.shape);
+  if (last === 'warehouse') return ['schema'];
+  if (last === 'objects') return Object.keys(objectSchema.shape);
+  if (last === 'pipelines') return Object.keys(pipelineSchema.shape);
+  return [];
+}

@@ -1,0 +1,12 @@
+// The planner: pure functions from config and watermarks to AQuA requests, ZOQL text and table layouts.
+export type { ColumnSpec, PgType, TableSpec } from './types.ts';
+export { DELETED_COLUMN, supportsDeletedExport } from './deleted.ts';
+export { buildBackfillRequest, buildJobRequest } from './job-request.ts';
+export type { PlannedJob } from './job-request.ts';
+export { columnNameFor, snakeCase } from './names.ts';
+export { pgTypeFor } from './pg-types.ts';
+export { planTable } from './table.ts';
+export type { PlanTableArgs } from './table.ts';
+export { incrementalTimeFor, parseZuoraTime, wallTime, watermarkFromJob, zoneFor } from './time.ts';
+export type { IncrementalTime } from './time.ts';
+export { buildObjectQuery, buildWindowQuery, expectedHeaders, isSelectQuery, queryBaseObject } from './zoql.ts';
