@@ -1,0 +1,62 @@
+// Shared plumbing of the commands: the config file, the warehouse connection and the built-in emulator.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/index.ts';
+import type { Config, PipelineConfig } from '../config/types.ts';
+import { migrate, openWarehouse, type Warehouse } from '../db/index.ts';
+import type { Logger } from '../log.ts';
+
+export const DEFAULT_CONFIG = 'pipelines.yaml';
+
+export function aquasyncHome(): string {
+  return resolve(process.env.AQUASYNC_HOME ?? '.aquasync');
+}
+
+export function readConfig(values: Record<string, unknown>): Promise<Config> {
+  const file = typeof values.config === 'string' ? values.config : DEFAULT_CONFIG;
+  return loadConfig(resolve(file));
+}
+
+/** Opens DATABASE_URL, or the embedded Postgres under AQUASYNC_HOME, and applies migrations. */
+export async function openMigratedWarehouse(logger: Logger): Promise<Warehouse> {
+  const warehouse = await openWarehouse({
+    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+    home: aquasyncHome(),
+    logger,
+  });
+  try {
+    await migrate(warehouse.db);
+  } catch (error) {
+    await warehouse.close();
+    throw error;
+  }
+  return warehouse;
+}
+
+export interface Sources {
+  pipelines: PipelineConfig[];
+  close(): Promise<void>;
+}
+
+/**
+ * Resolves `baseUrl: emulator` by starting the built-in emulator in this process. Its sessions, clock and data
+ * changes persist under AQUASYNC_HOME, so a second run continues the same stateful session (an incremental load).
+ */
+export async function resolveSources(pipelines: PipelineConfig[], logger: Logger): Promise<Sources> {
+  if (!pipelines.some((p) => p.source.baseUrl === 'emulator')) {
+    return { pipelines, close: async () => undefined };
+  }
+  const dir = join(aquasyncHome(), 'emulator');
+  mkdirSync(dir, { recursive: true });
+  const { startBuiltInEmulator } = await import('./builtin-emulator.ts');
+  const emulator = await startBuiltInEmulator(join(dir, 'state.json'));
+  logger.info(`using the built-in AQuA emulator at ${emulator.url} (set ZUORA_BASE_URL to sync from Zuora)`);
+  return {
+    pipelines: pipelines.map((p) =>
+      p.source.baseUrl === 'emulator'
+        ? { ...p, source: { ...p.source, baseUrl: emulator.url, clientId: emulator.clientId, clientSecret: emulator.clientSecret } }
+        : p,
+    ),
+    close: () => emulator.close(),
+  };
+}

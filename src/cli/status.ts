@@ -1,0 +1,62 @@
+// `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
+import { pipelineStatus, tableRowCounts } from '../state/index.ts';
+import { EXIT, type CommandContext } from './main.ts';
+import { openMigratedWarehouse, readConfig } from './common.ts';
+import { formatCount, formatTable } from './table.ts';
+
+export async function statusCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
+  const config = await readConfig(values);
+  const warehouse = await openMigratedWarehouse(ctx.logger);
+  try {
+    const pipelines = [];
+    for (const pipeline of config.pipelines) {
+      const status = await pipelineStatus(warehouse.db, pipeline.name);
+      const tables = await tableRowCounts(
+        warehouse.pool,
+        config.warehouse.schema,
+        pipeline.objects.map((o) => o.table),
+      );
+      pipelines.push({ name: pipeline.name, ...status, tables });
+    }
+    const where = warehouse.embedded
+      ? { embedded: true, port: warehouse.embedded.port, psql: `psql -h 127.0.0.1 -p ${warehouse.embedded.port} -U postgres aquasync` }
+      : { embedded: false, url: warehouse.url };
+
+    if (values.json) {
+      ctx.print(JSON.stringify({ warehouse: where, pipelines }, null, 2));
+      return EXIT.ok;
+    }
+    ctx.print(
+      warehouse.embedded
+        ? `warehouse: embedded Postgres on 127.0.0.1:${warehouse.embedded.port} (${where.psql})`
+        : `warehouse: ${warehouse.url}`,
+    );
+    for (const p of pipelines) {
+      ctx.print(`\npipeline ${p.name}`);
+      ctx.print(`  watermark:  ${p.watermark ? p.watermark.toISOString() : '(none yet: the first run loads everything)'}`);
+      const run = p.lastRun;
+      ctx.print(
+        run
+          ? `  last run:   #${run.id} ${run.status} at ${run.startedAt.toISOString()}, ${formatCount(Number(run.rowsLoaded))} row(s)${run.errorMessage ? ` — ${run.errorMessage}` : ''}`
+          : '  last run:   never',
+      );
+      ctx.print(
+        p.inflightJob
+          ? `  in flight:  Zuora job ${p.inflightJob.zuoraJobId ?? '(submitting)'} (${p.inflightJob.status}); the next run resumes it`
+          : '  in flight:  none',
+      );
+      ctx.print(
+        formatTable(
+          ['table', 'rows', 'live', 'deleted'],
+          p.tables.map((t) => [t.table, t.exists ? formatCount(t.rows) : '(not created yet)', t.exists ? formatCount(t.live) : '', t.exists ? formatCount(t.rows - t.live) : '']),
+        )
+          .split('\n')
+          .map((l) => `  ${l}`)
+          .join('\n'),
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    await warehouse.close();
+  }
+}

@@ -1,0 +1,110 @@
+// `aquasync sync`: one run of each selected pipeline, then a summary.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, errorMessage, InterruptedError } from '../errors.ts';
+import { runPipeline, type PipelineRunResult } from '../sync/index.ts';
+import { ZuoraClient } from '../zuora/index.ts';
+import { EXIT, type CommandContext } from './main.ts';
+import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { createProgress } from './progress.ts';
+import { formatCount, formatDuration, formatTable } from './table.ts';
+
+export async function syncCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
+  const started = Date.now();
+  const config = await readConfig(values);
+  const wanted = (values.pipeline as string[] | undefined) ?? [];
+  for (const name of wanted) {
+    if (!config.pipelines.some((p) => p.name === name)) {
+      throw new ConfigError(`${config.file}: no pipeline named "${name}"`, {
+        hint: `pipelines in this file: ${config.pipelines.map((p) => p.name).join(', ')}`,
+      });
+    }
+  }
+  const selected = wanted.length ? config.pipelines.filter((p) => wanted.includes(p.name)) : config.pipelines;
+
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    ctx.logger.warn(`${signal} received: stopping; the job stays recorded and the next run resumes it`);
+    abort.abort(new InterruptedError(`stopped by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-'));
+  const warehouse = await openMigratedWarehouse(ctx.logger);
+  let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
+  const results: PipelineRunResult[] = [];
+  try {
+    sources = await resolveSources(selected, ctx.logger);
+    for (const pipeline of sources.pipelines) {
+      if (abort.signal.aborted) break;
+      const client = new ZuoraClient({
+        baseUrl: pipeline.source.baseUrl,
+        clientId: pipeline.source.clientId,
+        clientSecret: pipeline.source.clientSecret,
+        ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
+        logger: ctx.logger.child({ pipeline: pipeline.name }),
+        signal: abort.signal,
+        ...(pipeline.source.baseUrl.startsWith('http://127.0.0.1') ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
+      });
+      const progress = createProgress(`[${pipeline.name}] staging`);
+      const result = await runPipeline({ warehouse, client, schema: config.warehouse.schema }, pipeline, {
+        kind: 'manual',
+        logger: ctx.logger,
+        signal: abort.signal,
+        tempDir,
+        onFileStaged: (done, total) => progress.update(done, total),
+      });
+      progress.done();
+      results.push(result);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await sources?.close();
+    await warehouse.close();
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+
+  printSummary(results, Date.now() - started, ctx);
+  if (abort.signal.aborted) return EXIT.interrupted;
+  return results.length === selected.length && results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+function printSummary(results: PipelineRunResult[], durationMs: number, ctx: CommandContext): void {
+  if (ctx.logFormat === 'json') {
+    for (const r of results) {
+      ctx.logger.info('run finished', {
+        pipeline: r.pipeline,
+        ok: r.ok,
+        rows: r.rowsLoaded,
+        tables: r.tables.length,
+        durationMs: r.durationMs,
+        watermark: r.watermarkAfter?.toISOString(),
+        error: r.ok ? undefined : errorMessage(r.error),
+      });
+    }
+    return;
+  }
+  const rows = results.flatMap((r) =>
+    r.ok
+      ? r.tables.map((t) => [
+          r.pipeline,
+          t.table,
+          t.full ? 'full' : 'incremental',
+          formatCount(t.recordCount),
+          formatCount(t.upserted),
+          formatCount(t.deleted + t.missingMarkedDeleted),
+        ])
+      : [[r.pipeline, '-', 'FAILED', '', '', '']],
+  );
+  ctx.print('');
+  ctx.print(formatTable(['pipeline', 'table', 'load', 'rows in files', 'rows written', 'deleted'], rows));
+  const total = results.reduce((n, r) => n + r.rowsLoaded, 0);
+  const failed = results.filter((r) => !r.ok).length;
+  ctx.print(
+    `\n${results.length - failed} of ${results.length} pipeline(s) loaded, ${formatCount(total)} row(s) in ${formatDuration(durationMs)}` +
+      (failed ? `; ${failed} failed (see the errors above; the next run resumes them)` : ''),
+  );
+}
