@@ -1,0 +1,98 @@
+// Staging: each result file is COPYed on its own connection and transaction into its own UNLOGGED table, so
+// files stage concurrently and what was staged survives until the job is applied (or Postgres crashes, which
+// empties unlogged tables: the caller checks counts with stageRowCount and stages again).
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { DataError } from '../errors.ts';
+import { copyLine, isDataException, isPgError } from './pg-error.ts';
+import * as sql from './sql.ts';
+import type { StageFileArgs, StageFileResult } from './types.ts';
+
+export async function stageFile(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResult> {
+  // The input may fail while the setup statements run, before pipeline() listens: without a listener that
+  // 'error' would crash the process. pipeline() still sees the stream as errored and rejects with its error.
+  const ignoreUntilPiped = (): void => {};
+  args.csv.on('error', ignoreUntilPiped);
+  try {
+    return await stage(pool, args);
+  } finally {
+    args.csv.off('error', ignoreUntilPiped);
+    // Release the download (socket, gunzip) when we failed before or outside pipeline().
+    if (!args.csv.destroyed) args.csv.destroy();
+  }
+}
+
+async function stage(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResult> {
+  const copySql = sql.copyIntoStage(args.stageTable, args.columnCount); // validates names before any I/O
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await ensureStageSchema(client);
+    await client.query('BEGIN');
+    try {
+      // Safe: a commit lost in a crash only means the file is staged again.
+      await client.query('SET LOCAL synchronous_commit = off');
+      await client.query(sql.dropStageTables([args.stageTable]));
+      await client.query(sql.createStageTable(args.stageTable, args.columnCount));
+      const copy = client.query(copyFrom(copySql));
+      await pipeline(args.csv, copy);
+      const rows = copy.rowCount;
+      if (args.onStaged) await args.onStaged(client, rows);
+      await client.query('COMMIT');
+      return { rows };
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        // The connection is unusable; discarding it aborts the transaction server-side. The first error is
+        // the one worth reporting.
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      }
+      throw describeStageError(error, args);
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Concurrent `CREATE SCHEMA IF NOT EXISTS` can race on the catalog's unique index; the loser finds it made. */
+async function ensureStageSchema(client: pg.PoolClient): Promise<void> {
+  try {
+    await client.query(sql.createStageSchema());
+  } catch (error) {
+    if (isPgError(error) && (error.code === '23505' || error.code === '42P06')) return;
+    throw error;
+  }
+}
+
+/**
+ * Data errors Postgres found in the CSV become DataError with the physical line (1 = header; a line break
+ * inside a quoted value counts). Errors of the input stream (network, gunzip) and of the warehouse pass through
+ * unchanged: they may be worth retrying.
+ */
+function describeStageError(error: unknown, args: StageFileArgs): unknown {
+  if (!isDataException(error)) return error;
+  const line = copyLine(error);
+  const where = line === undefined ? '' : ` line ${line}`;
+  return new DataError(`result file ${args.fileId} (${args.object})${where}: ${error.message}`, {
+    hint:
+      `the file is not CSV with ${args.columnCount} columns per row and one kind of line ending, or holds invalid ` +
+      'UTF-8 or NUL bytes; download it again, and if it stays broken report it to Zuora',
+    context: { fileId: args.fileId, object: args.object, line, sqlstate: error.code },
+    cause: error,
+  });
+}
+
+export async function dropStageTables(client: pg.ClientBase, tables: string[]): Promise<void> {
+  if (tables.length === 0) return;
+  await client.query(sql.dropStageTables(tables));
+}
+
+/** Rows in a stage table, or undefined when it is gone. Never fails the caller's transaction for a missing table. */
+export async function stageRowCount(client: pg.ClientBase, table: string): Promise<number | undefined> {
+  const exists = await client.query<{ exists: boolean }>(sql.stageTableExists(), [table]);
+  if (exists.rows[0]?.exists !== true) return undefined;
+  const count = await client.query<{ n: string }>(sql.countStageRows(table));
+  return Number(count.rows[0]?.n ?? 0);
+}
