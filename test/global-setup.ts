@@ -1,5 +1,20 @@
-// Runs once before the test files. When DATABASE_URL is not set, the DB helper's embedded Postgres is started
-// here (see test/helpers/db.ts) so that `npm test` passes on a machine with no Postgres installed.
+// Runs once before the test files. When DATABASE_URL is not set, an embedded Postgres is started in a temporary
+// home and its URL exported, so `npm test` passes on a machine with no Postgres installed; teardown stops it.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../src/db/index.ts';
+
 export default async function setup(): Promise<void | (() => Promise<void>)> {
-  return undefined;
+  if (process.env.DATABASE_URL) return undefined;
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'aquasync-test-'));
+  // mkdtemp makes the dir 0700; when we run as root the postgres user must be able to enter it.
+  await fs.chmod(home, 0o755);
+  const server = await startEmbeddedPostgres({ home });
+  process.env.DATABASE_URL = server.connectionString('postgres');
+  process.env.AQUASYNC_TEST_EMBEDDED = '1';
+  return async () => {
+    await server.stop();
+    await fs.rm(home, { recursive: true, force: true });
+  };
 }

@@ -1,11 +1,18 @@
-// Gives each test file its own throw-away database on the server named by DATABASE_URL.
+// Gives each test file its own throw-away database on the server named by DATABASE_URL: the machine's Postgres,
+// or the embedded one test/global-setup.ts starts when DATABASE_URL is unset.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { migrate, openWarehouse, type Warehouse } from '../../src/db/index.ts';
 
 export interface TestDatabase {
   url: string;
   name: string;
   drop(): Promise<void>;
+}
+
+/** True when the tests run on the embedded Postgres started by the global setup. */
+export function usingEmbeddedServer(): boolean {
+  return process.env.AQUASYNC_TEST_EMBEDDED === '1';
 }
 
 export function serverUrl(): string {
@@ -40,6 +47,21 @@ export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
       } finally {
         await client.end();
       }
+    },
+  };
+}
+
+/** A throw-away database opened as a Warehouse with the aquasync schema migrated. close() closes and drops it. */
+export async function openTestWarehouse(prefix = 't'): Promise<{ warehouse: Warehouse; database: TestDatabase; close(): Promise<void> }> {
+  const database = await createTestDatabase(prefix);
+  const warehouse = await openWarehouse({ databaseUrl: database.url });
+  await migrate(warehouse.db);
+  return {
+    warehouse,
+    database,
+    async close() {
+      await warehouse.close();
+      await database.drop();
     },
   };
 }

@@ -1,0 +1,21 @@
+// src/state: watermarks, runs, jobs, batches, files and events in schema `aquasync`, and the transaction that
+// applies a job and moves the watermark.
+export type * from './types.ts';
+export { getWatermark } from './watermarks.ts';
+export { startRun, finishRun, abandonStaleRuns, type FinishRunInput } from './runs.ts';
+export {
+  createJob,
+  markJobSubmitted,
+  recordJobCompleted,
+  findUnfinishedJob,
+  markFileStaged,
+  markJobStatus,
+  stagedFiles,
+  resetStagedFiles,
+  UNFINISHED_JOB_STATUSES,
+  type CreateJobInput,
+} from './jobs.ts';
+export { recordEvent, type EventInput } from './events.ts';
+export { applyJob, type ApplyJobInput } from './apply.ts';
+export { pipelineStatus } from './status.ts';
+export { acquirePipelineLock, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';

@@ -1,0 +1,72 @@
+// The runs ledger: one row per `aquasync sync`/`backfill` of one pipeline.
+import os from 'node:os';
+import type { Kysely } from 'kysely';
+import { WarehouseError } from '../errors.ts';
+import { toJson } from './records.ts';
+import type { RunKind, RunStatus, StateDatabase } from './schema.ts';
+
+export async function startRun(db: Kysely<StateDatabase>, input: { pipeline: string; kind: RunKind }): Promise<number> {
+  const row = await db
+    .insertInto('aquasync.runs')
+    .values({ pipeline: input.pipeline, kind: input.kind, status: 'running', host: os.hostname(), pid: process.pid })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export interface FinishRunInput {
+  status: Exclude<RunStatus, 'running'>;
+  rowsLoaded: number;
+  watermarkBefore: Date | null | undefined;
+  watermarkAfter: Date | null | undefined;
+  error?: { code: string; message: string };
+  details?: unknown;
+  /** Zuora job id of the job the run submitted or resumed, when not already recorded by markJobSubmitted. */
+  jobId?: string;
+}
+
+export async function finishRun(db: Kysely<StateDatabase>, runId: number, input: FinishRunInput): Promise<void> {
+  const result = await db
+    .updateTable('aquasync.runs')
+    .set({
+      status: input.status,
+      finished_at: new Date(),
+      rows_loaded: input.rowsLoaded,
+      watermark_before: input.watermarkBefore ?? null,
+      watermark_after: input.watermarkAfter ?? null,
+      error_code: input.error?.code ?? null,
+      error_message: input.error?.message ?? null,
+      ...(input.details === undefined ? {} : { details: toJson(input.details) }),
+      ...(input.jobId === undefined ? {} : { job_id: input.jobId }),
+    })
+    .where('id', '=', runId)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) {
+    throw new WarehouseError(`run ${runId} does not exist in aquasync.runs`, { hint: 'this is a bug: finishRun must get an id from startRun' });
+  }
+}
+
+/**
+ * Marks the pipeline's `running` runs as abandoned: their process died without finishing them. Call it while
+ * holding the pipeline lock (acquirePipelineLock): a live run would hold that lock, so no run still marked
+ * running can belong to a live process. Returns how many runs were marked.
+ */
+export async function abandonStaleRuns(
+  db: Kysely<StateDatabase>,
+  pipeline: string,
+  options: { exceptRunId?: number } = {},
+): Promise<number> {
+  let query = db
+    .updateTable('aquasync.runs')
+    .set({
+      status: 'abandoned',
+      finished_at: new Date(),
+      error_code: 'ABANDONED',
+      error_message: 'the process running this run stopped before finishing it',
+    })
+    .where('pipeline', '=', pipeline)
+    .where('status', '=', 'running');
+  if (options.exceptRunId !== undefined) query = query.where('id', '!=', options.exceptRunId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,0 +1,109 @@
+// Kysely types of the aquasync schema (migrations/0001_state.ts). bigint columns read as number: src/db's pool
+// parses int8 that way.
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json = ColumnType<unknown, string, string>;
+type NullableJson = ColumnType<unknown, string | null | undefined, string | null>;
+
+export type RunKind = 'scheduled' | 'manual' | 'backfill';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
+export type JobKind = 'sync' | 'backfill';
+export type JobStatus = 'submitting' | 'submitted' | 'completed' | 'staged' | 'applied' | 'failed' | 'expired' | 'abandoned';
+export type FileStatus = 'pending' | 'staged' | 'applied';
+
+export interface WatermarksTable {
+  pipeline: string;
+  watermark: Timestamp;
+  /** Zuora job id whose load set this watermark. */
+  job_id: string | null;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface RunsTable {
+  id: Generated<number>;
+  pipeline: string;
+  kind: RunKind;
+  status: ColumnType<RunStatus, RunStatus | undefined, RunStatus>;
+  started_at: DefaultedTimestamp;
+  finished_at: NullableTimestamp;
+  /** Zuora job id of the job this run submitted or resumed. */
+  job_id: string | null;
+  rows_loaded: ColumnType<number, number | undefined, number>;
+  watermark_before: NullableTimestamp;
+  watermark_after: NullableTimestamp;
+  error_code: string | null;
+  error_message: string | null;
+  details: NullableJson;
+  host: string | null;
+  pid: number | null;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  zuora_job_id: string | null;
+  idempotency_key: string;
+  pipeline: string;
+  run_id: number | null;
+  kind: JobKind;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
+  request: Json;
+  incremental_time: string | null;
+  window_from: NullableTimestamp;
+  window_to: NullableTimestamp;
+  zuora_status: string | null;
+  start_time: string | null;
+  offset_seconds: number | null;
+  created_at: DefaultedTimestamp;
+  submitted_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  applied_at: NullableTimestamp;
+  updated_at: DefaultedTimestamp;
+  error: string | null;
+}
+
+export interface BatchesTable {
+  job_id: number;
+  name: string;
+  object: string;
+  table_name: string;
+  batch_id: string | null;
+  full: boolean | null;
+  record_count: number | null;
+  status: string | null;
+}
+
+export interface FilesTable {
+  file_id: string;
+  job_id: number;
+  batch_name: string;
+  ordinal: number;
+  status: ColumnType<FileStatus, FileStatus | undefined, FileStatus>;
+  stage_table: string | null;
+  rows: number | null;
+  /** The file's CSV header as a JSON array of strings, so a resumed run can plan without downloading it again. */
+  header: NullableJson;
+  staged_at: NullableTimestamp;
+  applied_at: NullableTimestamp;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  pipeline: string;
+  job_id: number | null;
+  at: DefaultedTimestamp;
+  kind: string;
+  message: string;
+  details: NullableJson;
+}
+
+export interface StateDatabase {
+  'aquasync.watermarks': WatermarksTable;
+  'aquasync.runs': RunsTable;
+  'aquasync.jobs': JobsTable;
+  'aquasync.batches': BatchesTable;
+  'aquasync.files': FilesTable;
+  'aquasync.events': EventsTable;
+}

@@ -1,0 +1,62 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, openWarehouse, type Warehouse } from '../../src/db/index.ts';
+import { migrations } from '../../migrations/index.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+let database: TestDatabase;
+let first: Warehouse;
+let second: Warehouse;
+
+beforeAll(async () => {
+  database = await createTestDatabase('db_migrate');
+  first = await openWarehouse({ databaseUrl: database.url });
+  second = await openWarehouse({ databaseUrl: database.url });
+});
+
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+  await database?.drop();
+});
+
+async function tablesIn(schema: string): Promise<string[]> {
+  const { rows } = await first.pool.query<{ table_name: string }>(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+    [schema],
+  );
+  return rows.map((r) => r.table_name);
+}
+
+describe('migrate', () => {
+  it('runs concurrently from two pools without error', async () => {
+    await Promise.all([migrate(first.db), migrate(second.db)]);
+    expect(await tablesIn('aquasync')).toEqual([
+      'batches',
+      'events',
+      'files',
+      'jobs',
+      'kysely_migration',
+      'kysely_migration_lock',
+      'runs',
+      'watermarks',
+    ]);
+    expect(await tablesIn('public')).toEqual([]);
+  });
+
+  it('records each migration once and is idempotent', async () => {
+    await migrate(first.db);
+    await migrate(second.db);
+    const { rows } = await sql<{ name: string }>`SELECT name FROM aquasync.kysely_migration ORDER BY name`.execute(first.db);
+    expect(rows.map((r) => r.name)).toEqual(Object.keys(migrations));
+  });
+
+  it('enforces the status checks', async () => {
+    await expect(
+      first.pool.query("INSERT INTO aquasync.runs (pipeline, kind, status) VALUES ('p', 'manual', 'weird')"),
+    ).rejects.toThrow(/check constraint/);
+    await expect(
+      first.pool.query("INSERT INTO aquasync.jobs (pipeline, kind, idempotency_key, request, status) VALUES ('p', 'sync', 'k', '{}', 'nope')"),
+    ).rejects.toThrow(/check constraint/);
+  });
+});
