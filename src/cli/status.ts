@@ -1,5 +1,6 @@
 // `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
-import { pipelineStatus, tableRowCounts } from '../state/index.ts';
+import { tableRowCounts } from '../load/index.ts';
+import { pipelineStatus } from '../state/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { openMigratedWarehouse, readConfig } from './common.ts';
 import { formatCount, formatTable } from './table.ts';

@@ -354,3 +354,8 @@ export function markMissing(spec: TableSpec, stages: StagedFile[], jobId: string
     values: updated === undefined ? [jobId] : [jobId, snapshotAt],
   };
 }
+
+/** Row counts of one warehouse table: all rows and those not flagged deleted (for `aquasync status`). */
+export function countTableRows(schema: string, table: string): string {
+  return `SELECT count(*)::bigint AS rows, count(*) FILTER (WHERE NOT ${quoteIdent(DELETED_COLUMN)})::bigint AS live FROM ${quoteIdent(schema)}.${quoteIdent(table)}`;
+}

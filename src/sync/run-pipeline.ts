@@ -24,7 +24,7 @@ import type { TableSpec } from '../plan/types.ts';
 import { ZuoraClient, batchFileIds, type AquaJob, type AquaJobRequest, type ObjectDescription } from '../zuora/index.ts';
 import { decodeResultFile, readCsvHeader } from '../decode/index.ts';
 import { dropStageTables, ensureTable, mergeStaged, stageFile, stageRowCount } from '../load/index.ts';
-import type { Warehouse } from '../db/index.ts';
+import { kyselyForClient, type Warehouse } from '../db/index.ts';
 import * as state from '../state/index.ts';
 import type { PipelineRunResult, RunOptions, SyncPhase, TableResult } from './types.ts';
 
@@ -187,7 +187,9 @@ class PipelineRun {
     await state.markJobSubmitted(db, id, job.id);
     this.log.info(`submitted job ${job.id}`, { incrementalTime, objects: request.queries.length });
     this.crash('submitted');
-    return { id, zuoraJobId: job.id, status: 'submitted', idempotencyKey, request };
+    const recorded = await state.findUnfinishedJob(db, this.pipeline.name);
+    if (recorded?.id !== id) throw new Error(`job ${job.id} was submitted but its record is not the pipeline's unfinished job`);
+    return recorded;
   }
 
   private async drive(job: state.UnfinishedJob, watermark: Date): Promise<Partial<PipelineRunResult>> {
@@ -235,7 +237,7 @@ class PipelineRun {
     );
     const snapshotAt = new Date(newWatermark.getTime() + (zjob.offset ?? this.pipeline.offset) * 1000);
     const tables: TableResult[] = [];
-    const rows = await state.applyJob(
+    const applied = await state.applyJob(
       pool,
       { jobRowId: job.id, pipeline: this.pipeline.name, newWatermark, runId: this.runId },
       async (client, trx) => {
@@ -287,6 +289,7 @@ class PipelineRun {
         return total;
       },
     );
+    const rows = applied.rows;
     this.crash('applied');
     this.log.info(
       `loaded ${rows} row(s) into ${tables.length} table(s); watermark moved from ${watermark.toISOString()} to ${newWatermark.toISOString()}`,
@@ -313,14 +316,17 @@ class PipelineRun {
     const limit = pLimit(this.pipeline.concurrency);
     const total = batches.reduce((n, b) => n + b.files.length, 0);
     let done = 0;
-    const tasks: Promise<void>[] = [];
     for (const b of batches) {
       if (b.files.length === 0) {
         throw new DataError(`batch ${b.name} of job completed without any result file`, {
           hint: 'Zuora returned neither fileId nor segments; run again',
         });
       }
-      await this.describeFor(b.objectConfig.name);
+    }
+    // Describe first: every staging task must be created in one go so none can reject before allSettled watches it.
+    await Promise.all(batches.map((b) => this.describeFor(b.objectConfig.name)));
+    const tasks: Promise<void>[] = [];
+    for (const b of batches) {
       for (const fileId of b.files) {
         const known = staged.get(fileId);
         if (known?.header) {
@@ -351,6 +357,7 @@ class PipelineRun {
       const rows = b.files.reduce((n, f) => n + (counts.get(f)?.rows ?? 0), 0);
       if (rows !== b.batch.recordCount) {
         await state.resetStagedFiles(db, jobRowId, b.files);
+        await this.dropStages(b.files);
         throw new DataError(
           `${b.name}: Zuora reported ${b.batch.recordCount} row(s) but the result file(s) held ${rows}`,
           { hint: 'the files will be downloaded again on the next run; if this persists, report the job id to Zuora support' },
@@ -380,7 +387,7 @@ class PipelineRun {
           fileId,
           object: b.objectConfig.name,
           onStaged: (client, rows) =>
-            state.markFileStaged(state.forClient(client), fileId, { rows, stageTable: stageTableName(fileId), header }),
+            state.markFileStaged(kyselyForClient(client), fileId, { rows, stageTable: stageTableName(fileId), header }),
         });
         return header;
       } catch (error) {
@@ -394,6 +401,15 @@ class PipelineRun {
       }
     }
     throw lastError;
+  }
+
+  private async dropStages(fileIds: string[]): Promise<void> {
+    const client = await this.ctx.warehouse.pool.connect();
+    try {
+      await dropStageTables(client, fileIds.map(stageTableName));
+    } finally {
+      client.release();
+    }
   }
 
   private planFor(b: StagedBatch, header: string[]): TableSpec {
