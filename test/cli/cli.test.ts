@@ -1,0 +1,102 @@
+// The aquasync command as a user runs it: a real child process, real exit codes, real output.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/aquasync.js');
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function aquasync(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<Outcome> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+/** The environment of a fresh machine: no database, no Zuora settings. */
+function bareEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AQUASYNC_HOME: home };
+  for (const key of Object.keys(env)) {
+    if (key === 'DATABASE_URL' || key.startsWith('ZUORA_') || key.startsWith('PG')) delete env[key];
+  }
+  return env;
+}
+
+describe('aquasync CLI', () => {
+  let home: string;
+  beforeAll(() => {
+    home = mkdtempSync(join(tmpdir(), 'aquasync-cli-'));
+    chmodSync(home, 0o755); // the embedded server runs as the postgres user when tests run as root
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('zero set-up: syncs the built-in emulator into an embedded Postgres, then incrementally', async () => {
+    const env = bareEnv(home);
+    const first = await aquasync(['sync'], env);
+    expect(first.stderr).not.toMatch(/ERROR/);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/zuora\.invoice_item\s+full\s+5,000/);
+    expect(first.stdout).toMatch(/1 of 1 pipeline\(s\) loaded, 7,500 row\(s\)/);
+
+    const second = await aquasync(['sync'], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/zuora\.account\s+incremental/);
+    expect(second.stdout).not.toMatch(/\bfull\b/);
+
+    const status = await aquasync(['status', '--json'], env);
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.stdout) as {
+      warehouse: { embedded: boolean; port: number };
+      pipelines: { name: string; lastRun: { status: string }; tables: { table: string; rows: number }[] }[];
+    };
+    expect(parsed.warehouse.embedded).toBe(true);
+    expect(parsed.warehouse.port).toBeGreaterThan(0);
+    expect(parsed.pipelines[0]?.lastRun.status).toBe('succeeded');
+    expect(parsed.pipelines[0]?.tables.find((t) => t.table === 'zuora.invoice_item')?.rows).toBe(5000);
+
+    const query = await aquasync(['query', 'select count(*) as n from zuora.account'], env);
+    expect(query.code).toBe(0);
+    expect(query.stdout).toMatch(/\bn\b[\s\S]*\b12[0-9]\b/);
+  }, 120_000);
+
+  it('prints --help for every command', async () => {
+    for (const command of ['sync', 'status', 'query', 'migrate', 'emulator']) {
+      const out = await aquasync([command, '--help'], bareEnv(home));
+      expect(out.code, command).toBe(0);
+      expect(out.stdout, command).toMatch(new RegExp(`aquasync ${command}`));
+    }
+  });
+
+  it('names the file and line of a bad config and exits 2 without touching anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aquasync-badcfg-'));
+    const file = join(dir, 'pipelines.yaml');
+    writeFileSync(
+      file,
+      'source:\n  baseUrl: emulator\npipelines:\n  - name: billing\n    schedule: "0 2 * * *"\n    partner: p\n    project: q\n    objects:\n      - name: Account\n        fields: [Id]\n        deltes: soft\n',
+    );
+    const out = await aquasync(['sync', '--config', file], bareEnv(home));
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/pipelines\.yaml:11: unknown key "deltes" \(did you mean "deletes"\?\)/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rejects an unknown command and unknown options with usage', async () => {
+    expect((await aquasync(['sink'], bareEnv(home))).code).toBe(2);
+    const out = await aquasync(['sync', '--pipelne', 'x'], bareEnv(home));
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/Unknown option '--pipelne'/);
+  });
+});
