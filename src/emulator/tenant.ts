@@ -130,9 +130,14 @@ const CITIES = ['San Francisco', 'London', 'Berlin', 'Tokyo', 'Sydney', 'Paris',
 const COUNTRIES = ['United States', 'United Kingdom', 'Germany', 'Japan', 'Australia', 'France', 'Canada', 'Brazil'];
 const PRODUCT_WORDS = ['Analytics', 'Storage', 'Compute', 'Support', 'Seats', 'Messaging', 'Backup', 'Insights'];
 const UOMS = ['Each', 'Seat', 'GB', 'Hour', 'License'];
+const ACCOUNT_NOTE = 'Renewal call:\r\n- ask about "seats"\n- EUR, not USD';
 const PROCESSING_TYPES = PICKLISTS['InvoiceItem.ProcessingType'] ?? ['Charge'];
 /** Zuora user ids for CreatedById/UpdatedById (users are not an exportable object here). */
-const USER_IDS = ['2c92a0fd55822b4d015590d8a5b07a6e', '2c92a0fe5aa2f6b4015aaf8b5ed41b3c', '2c92c0f86078c4d4016082e1e8c04f12'];
+const USER_IDS = [
+  '2c92a0fd55822b4d015590d8a5b07a6e',
+  '2c92a0fe5aa2f6b4015aaf8b5ed41b3c',
+  '2c92c0f86078c4d4016082e1e8c04f12',
+];
 
 /** Everything a row generator needs: counts, id minting and the parent-index functions shared by generators. */
 interface GenContext {
@@ -223,7 +228,7 @@ const GENERATORS: Record<string, Generator> = {
       Batch: rng.pick(picklist('Account', 'Batch')),
       CrmId: k === NASTY_EMPTY_INDEX ? null : `0015g0000${pad(rng.int(1_000_000), 7)}`,
       // The long free-text field: every 10th account gets a multi-line note, one in a thousand a 10 KB one.
-      Notes: k === 5 ? (NASTY_TEXTS[5] ?? null) : i % 10 === 3 ? 'Renewal call:\r\n- ask about "seats"\n- EUR, not USD' : null,
+      Notes: k === 5 ? (NASTY_TEXTS[5] ?? null) : i % 10 === 3 ? ACCOUNT_NOTE : null,
       LastInvoiceDate: isoDate(base.UpdatedDate as number),
       TaxExemptCertificateID: rng.chance(0.1) ? `TX-${rng.int(99999)}` : null,
       BillToId: ctx.idOf('Contact', Math.min(ctx.count('Contact') - 1, i * 2)),
@@ -513,7 +518,8 @@ export function createTenant(options: TenantOptions): Tenant {
   function mintId(object: string, kind: string, index: number): string {
     const code = codeOf(object);
     // The check word makes ids look random and lets get() reject forged ones; one mix is enough for that.
-    const check = mix32(tagWord ^ Math.imul(code, 0x9e3779b1) ^ Math.imul(index | 0, 0x85ebca6b) ^ (kind === KIND_INSERTED ? 0x5555 : 0))
+    const salt = kind === KIND_INSERTED ? 0x5555 : 0;
+    const check = mix32(tagWord ^ Math.imul(code, 0x9e3779b1) ^ Math.imul(index | 0, 0x85ebca6b) ^ salt)
       .toString(16)
       .padStart(8, '0');
     return `${tag}${codeHex[code] ?? ''}${kind}${index.toString(16).padStart(13, '0')}${check}`;
@@ -609,11 +615,15 @@ export function createTenant(options: TenantOptions): Tenant {
     const versions = overlayOf(def.name).get(id);
     const last = versions?.[versions.length - 1];
     if (last !== undefined && at < last.at) {
-      throw new Error(`Cannot ${action} ${def.name} ${id} at ${at}: it already changed at ${last.at} (mutations go in clock order)`);
+      throw new Error(
+        `Cannot ${action} ${def.name} ${id} at ${at}: it already changed at ${last.at} (mutations go in clock order)`,
+      );
     }
     const row = rowAt(def.name, id, Number.POSITIVE_INFINITY);
     if (row === undefined) throw new Error(`Cannot ${action} ${def.name} ${id}: no such row`);
-    if (row.deletedAt !== undefined) throw new Error(`Cannot ${action} ${def.name} ${id}: it was deleted at ${row.deletedAt}`);
+    if (row.deletedAt !== undefined) {
+      throw new Error(`Cannot ${action} ${def.name} ${id}: it was deleted at ${row.deletedAt}`);
+    }
     return row;
   }
 

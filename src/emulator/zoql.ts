@@ -180,7 +180,9 @@ function parseTemporal(text: string, defaultZone: string): TemporalLiteral {
     return { kind: 'day', date: `${y}-${m}-${d}`, zone: z === 'Z' ? 'UTC' : defaultZone };
   }
   const match = DATETIME_RE.exec(text);
-  if (match === null) throw syntaxError(`'${text}' is not a date or datetime literal (use 'YYYY-MM-DDThh:mm:ss±hh:mm')`);
+  if (match === null) {
+    throw syntaxError(`'${text}' is not a date or datetime literal (use 'YYYY-MM-DDThh:mm:ss±hh:mm')`);
+  }
   const [, ys, ms, ds, hs, mins, ss, zone] = match;
   const [y, mo, d, h, mi, s] = [ys, ms, ds, hs, mins, ss ?? '0'].map(Number) as [
     number,
@@ -207,6 +209,13 @@ interface RowContext {
   deleted: boolean;
   joined: (StoredRow | null | undefined)[];
   snapshot: Snapshot;
+  /** Last parent looked up per join, shared by one rows() call: children of one parent come in runs. */
+  lastJoin: JoinCache;
+}
+
+interface JoinCache {
+  keys: (string | undefined)[];
+  rows: (StoredRow | null)[];
 }
 
 interface Join {
@@ -435,9 +444,17 @@ class Parser {
           if (!rc.deleted) {
             const { target: object, via } = joins[join] as Join;
             const key = rc.base.values[via];
-            const found = typeof key === 'string' ? rc.snapshot.get(object.name, key) : undefined;
-            // A parent deleted as of the snapshot joins like a missing one.
-            if (found !== undefined && found.deletedAt === undefined) row = found;
+            if (typeof key === 'string') {
+              if (rc.lastJoin.keys[join] === key) {
+                row = rc.lastJoin.rows[join] ?? null;
+              } else {
+                const found = rc.snapshot.get(object.name, key);
+                // A parent deleted as of the snapshot joins like a missing one.
+                if (found !== undefined && found.deletedAt === undefined) row = found;
+                rc.lastJoin.keys[join] = key;
+                rc.lastJoin.rows[join] = row;
+              }
+            }
           }
           rc.joined[join] = row;
         }
@@ -505,7 +522,9 @@ class Parser {
 
   private parseCount(): number {
     const token = this.next();
-    if (token.kind !== 'number' || token.text.includes('.')) throw syntaxError(`LIMIT needs whole numbers, got "${token.text}"`);
+    if (token.kind !== 'number' || token.text.includes('.')) {
+      throw syntaxError(`LIMIT needs whole numbers, got "${token.text}"`);
+    }
     return Number(token.text);
   }
 
@@ -588,7 +607,9 @@ class Parser {
 
   private functionColumn(written: string): SelectColumn {
     const name = written.toLowerCase();
-    if (AGGREGATES.has(name)) throw syntaxError(`aggregate function ${written.toUpperCase()} is not supported by the emulator`);
+    if (AGGREGATES.has(name)) {
+      throw syntaxError(`aggregate function ${written.toUpperCase()} is not supported by the emulator`);
+    }
     if (!DATE_FUNCTIONS.has(name)) throw syntaxError(`unknown function ${written}`);
     const ref = this.parseFieldRef();
     this.expectPunct(')');
@@ -734,7 +755,9 @@ class Parser {
       if (SPACE_DATETIME_RE.test(text)) {
         // Zuora's trap (§8.3): the predicate is dropped without an error and the whole table comes back.
         if (this.options.spaceLiteralTrap) return () => true;
-        throw syntaxError(`'${text}' is a space-separated datetime literal; write 'YYYY-MM-DDThh:mm:ss' with an offset`);
+        throw syntaxError(
+          `'${text}' is a space-separated datetime literal; write 'YYYY-MM-DDThh:mm:ss' with an offset`,
+        );
       }
       if (type === 'datetime') return this.temporalComparison(get, op, parseTemporal(text, this.options.defaultZone));
       if (type === 'date') {
@@ -761,7 +784,9 @@ class Parser {
     } else {
       throw syntaxError(`expected a value after ${op} ${this.where()}`);
     }
-    if (!NUMERIC.has(type)) throw syntaxError(`${ref.header} is a ${type} field and cannot be compared with ${numberText}`);
+    if (!NUMERIC.has(type)) {
+      throw syntaxError(`${ref.header} is a ${type} field and cannot be compared with ${numberText}`);
+    }
     const literal = numberText;
     return (rc) => {
       const value = get(rc);
@@ -824,8 +849,8 @@ function buildQuery(
   const getters = selected.map((column) => column.get);
   const columns: OutputColumn[] = selected.map(({ header, labelHeader, type }) => ({ header, labelHeader, type }));
 
-  function context(snapshot: Snapshot, row: StoredRow): RowContext {
-    return { base: row, deleted: row.deletedAt !== undefined, joined: [], snapshot };
+  function context(snapshot: Snapshot, row: StoredRow, lastJoin: JoinCache): RowContext {
+    return { base: row, deleted: row.deletedAt !== undefined, joined: [], snapshot, lastJoin };
   }
 
   function* matching(
@@ -834,10 +859,11 @@ function buildQuery(
   ): Generator<RowContext> {
     const oldestDeletion = snapshot.at - DELETED_RETENTION_MS;
     const window = options.window;
+    const lastJoin: JoinCache = { keys: [], rows: [] };
     for (const row of snapshot.scan(base.name)) {
       if (row.deletedAt !== undefined && (!options.includeDeleted || row.deletedAt < oldestDeletion)) continue;
       if (window !== undefined && (row.updatedAt < window.since || row.updatedAt >= window.until)) continue;
-      const rc = context(snapshot, row);
+      const rc = context(snapshot, row, lastJoin);
       if (where !== undefined && where(rc) !== true) continue;
       yield rc;
     }
@@ -847,6 +873,7 @@ function buildQuery(
   function* sorted(snapshot: Snapshot, source: Iterable<RowContext>): Generator<RowContext> {
     const ids: string[] = [];
     const keys: Value[][] = order.map(() => []);
+    const lastJoin: JoinCache = { keys: [], rows: [] };
     for (const rc of source) {
       ids.push(rc.base.values.Id as string);
       order.forEach((key, k) => (keys[k] as Value[]).push(key.get(rc)));
@@ -864,7 +891,7 @@ function buildQuery(
     for (const position of permutation) {
       const row = snapshot.get(base.name, ids[position] as string);
       if (row === undefined) throw new Error(`internal: ${base.name} ${ids[position]} vanished from its snapshot`);
-      yield context(snapshot, row);
+      yield context(snapshot, row, lastJoin);
     }
   }
 
