@@ -1,4 +1,5 @@
 // `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
+import { dirname, join } from 'node:path';
 import { tableRowCounts } from '../load/index.ts';
 import { pipelineStatus } from '../state/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
@@ -19,8 +20,14 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
       );
       pipelines.push({ name: pipeline.name, ...status, tables });
     }
+    // The embedded server has a random password in <home>/pg/password (mode 0600); point at the file, never print it.
+    const passwordFile = warehouse.embedded ? join(dirname(warehouse.embedded.dataDir), 'password') : undefined;
     const where = warehouse.embedded
-      ? { embedded: true, port: warehouse.embedded.port, psql: `psql -h 127.0.0.1 -p ${warehouse.embedded.port} -U postgres aquasync` }
+      ? {
+          embedded: true,
+          port: warehouse.embedded.port,
+          psql: `PGPASSWORD=$(cat ${passwordFile}) psql -h 127.0.0.1 -p ${warehouse.embedded.port} -U postgres aquasync`,
+        }
       : { embedded: false, url: warehouse.url };
 
     if (values.json) {
@@ -29,7 +36,7 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
     }
     ctx.print(
       warehouse.embedded
-        ? `warehouse: embedded Postgres on 127.0.0.1:${warehouse.embedded.port} (${where.psql})`
+        ? `warehouse: embedded Postgres on 127.0.0.1:${warehouse.embedded.port}, running while an aquasync command runs\n  connect: ${where.psql}`
         : `warehouse: ${warehouse.url}`,
     );
     for (const p of pipelines) {
