@@ -1,5 +1,6 @@
 // The small SQL subset the emulated Data Query API understands (pure: text -> plan, plan + snapshot -> rows):
-//   select count(*) [, date(updateddate) [as d]] from <table> [where ...] [group by ...]
+//   select count(*) [, date(updateddate) | date(at_timezone(updateddate, 'UTC')) [as d]] from <table> [where ...]
+//     [group by ...] [order by <alias> | <ordinal>]
 //   select id from <table> where id > '<x>' order by id limit N
 //   select <cols> | * from <table> [where a op literal [and ...]] [order by col [asc|desc]] [limit N]
 import type { FieldDef, ObjectDef, Snapshot, StoredRow, Tenant, Value } from './model.ts';
@@ -29,7 +30,8 @@ function tokenize(sql: string): Token[] {
 
 export type SelectItem =
   | { kind: 'count'; alias: string }
-  | { kind: 'date'; field: string; alias: string }
+  /** `date(col)`: the calendar date in the tenant zone, or in `zone` for `date(at_timezone(col, 'zone'))`. */
+  | { kind: 'date'; field: string; alias: string; zone: string | undefined }
   | { kind: 'column'; field: string; alias: string }
   | { kind: 'star' };
 
@@ -94,9 +96,20 @@ export function parseSql(sql: string): SqlPlan {
       items.push({ kind: 'count', alias: alias(`_col${unnamed++}`) });
     } else if (isKw('date') && t[p + 1]?.text === '(') {
       p += 2;
-      const field = ident();
+      let zone: string | undefined;
+      let field: string;
+      if (isKw('at_timezone') && t[p + 1]?.text === '(') {
+        p += 2;
+        field = ident();
+        expectPunct(',');
+        const z = peek();
+        if (z?.kind !== 'string') throw new SqlError(`line 1: mismatched input '${z?.text ?? '<EOF>'}'. Expecting: <string>`);
+        zone = z.text;
+        p++;
+        expectPunct(')');
+      } else field = ident();
       expectPunct(')');
-      items.push({ kind: 'date', field, alias: alias(`_col${unnamed++}`) });
+      items.push({ kind: 'date', field, alias: alias(`_col${unnamed++}`), zone });
     } else {
       const field = ident();
       items.push({ kind: 'column', field, alias: alias(field) });
@@ -141,7 +154,9 @@ export function parseSql(sql: string): SqlPlan {
   if (isKw('order')) {
     p++;
     expectKw('by');
-    const field = ident();
+    // An ordinal (`order by 1`) is kept as `#1`; aggregates sort their output by alias or ordinal.
+    const n = peek();
+    const field = n?.kind === 'number' ? `#${(p++, n.text)}` : ident();
     let desc = false;
     if (isKw('asc')) p++;
     else if (isKw('desc')) {
@@ -229,7 +244,15 @@ export function executeSql(
   plan: SqlPlan,
   tenant: Tenant,
   snapshot: Snapshot,
-  options: { readDeleted: boolean; zone: string; dateOf: (ms: number) => string },
+  options: {
+    readDeleted: boolean;
+    zone: string;
+    dateOf: (ms: number) => string;
+    /** Calendar date of a datetime in an explicit zone (at_timezone); throws SqlError for an unknown zone. */
+    dateOfIn?: (ms: number, zone: string) => string;
+    /** Deleted rows older than this (epoch ms) are gone: Zuora keeps deleted data 30 days. */
+    deletedSince?: number;
+  },
 ): SqlResult {
   const object = tenant.object(plan.table);
   if (object === undefined) throw new SqlError(`Table owl.data.${plan.table} does not exist`);
@@ -247,12 +270,17 @@ export function executeSql(
     name: item.alias,
     type: item.kind === 'count' ? 'count' : item.kind === 'date' ? 'date' : (f?.type ?? 'text'),
   }));
-  const orderField = plan.orderBy === undefined ? undefined : field(object, plan.orderBy.field);
+  const aggregate = items.some((i) => i.kind === 'count');
+  const orderField = plan.orderBy === undefined || aggregate ? undefined : field(object, plan.orderBy.field);
+  if (options.dateOfIn !== undefined) {
+    for (const i of items) if (i.kind === 'date' && i.zone !== undefined) options.dateOfIn(0, i.zone); // validates the zone
+  }
 
   function* matching(): Iterable<StoredRow> {
     for (const row of snapshot.scan(object!.name)) {
       const deleted = row.deletedAt !== undefined;
       if (deleted !== options.readDeleted) continue;
+      if (deleted && options.deletedSince !== undefined && (row.deletedAt ?? 0) < options.deletedSince) continue;
       let ok = true;
       for (const c of conds) {
         const cmp = compare(numeric(c.f, row.values[c.f.name] ?? null), c.literal);
@@ -270,11 +298,13 @@ export function executeSql(
     resolved.map(({ item, f }) => {
       if (f === undefined) return null;
       const v = row.values[f.name] ?? null;
-      if (item.kind === 'date') return typeof v === 'number' ? options.dateOf(v) : v;
+      if (item.kind === 'date') {
+        if (typeof v !== 'number') return v;
+        return item.zone === undefined || options.dateOfIn === undefined ? options.dateOf(v) : options.dateOfIn(v, item.zone);
+      }
       return numeric(f, v);
     });
 
-  const aggregate = items.some((i) => i.kind === 'count');
   let rows: Iterable<Value[]>;
   if (aggregate) {
     const groups = new Map<string, { key: Value[]; count: number }>();
@@ -287,10 +317,21 @@ export function executeSql(
       groups.set(k, g);
     }
     if (groups.size === 0 && !plan.groupBy) groups.set('[]', { key: [], count: 0 });
-    rows = [...groups.values()].map((g) => {
+    const out = [...groups.values()].map((g) => {
       let k = 0;
       return items.map((i) => (i.kind === 'count' ? g.count : (g.key[k++] ?? null)));
     });
+    if (plan.orderBy !== undefined) {
+      const by = plan.orderBy.field;
+      const index = by.startsWith('#') ? Number(by.slice(1)) - 1 : fields.findIndex((f) => f.name === by);
+      if (index < 0 || index >= fields.length) throw new SqlError(`Column '${by}' cannot be resolved`);
+      const desc = plan.orderBy.desc;
+      out.sort((a, b) => {
+        const c = compare(a[index] ?? null, b[index] ?? null);
+        return (Number.isNaN(c) ? 0 : c) * (desc ? -1 : 1);
+      });
+    }
+    rows = out;
   } else if (orderField !== undefined) {
     const sorted = [...matching()].sort((a, b) => {
       const c = compare(numeric(orderField, a.values[orderField.name] ?? null), numeric(orderField, b.values[orderField.name] ?? null));

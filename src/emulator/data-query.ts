@@ -11,6 +11,7 @@ import { executeSql, parseSql, SqlError } from './data-query-sql.ts';
 import type { OutputField, SqlResult } from './data-query-sql.ts';
 import type { Reply, FileBody } from './jobs.ts';
 import { formatIsoInZone, formatWallTime } from './time.ts';
+import { DELETED_RETENTION_MS } from './zoql.ts';
 import type { JobSummary } from './types.ts';
 
 const MAX_RUNNING = 5;
@@ -161,6 +162,14 @@ export class DataQueryService {
       readDeleted: job.readDeleted,
       zone,
       dateOf: (ms) => formatWallTime(ms, zone).slice(0, 10),
+      dateOfIn: (ms, other) => {
+        try {
+          return formatWallTime(ms, other).slice(0, 10);
+        } catch {
+          throw new SqlError(`Time zone not supported: ${other}`);
+        }
+      },
+      deletedSince: snapshot.at - DELETED_RETENTION_MS,
     });
   }
 

@@ -13,3 +13,13 @@ export type {
   StageFileResult,
   TypeMismatch,
 } from './types.ts';
+export {
+  dailyCountsSql,
+  idRangeSql,
+  liveDailyCounts,
+  liveIdsInRange,
+  markRowsDeleted,
+  tableExists,
+  type WarehouseIdRow,
+  type WarehouseTableRef,
+} from './reconcile.ts';

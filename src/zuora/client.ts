@@ -73,6 +73,27 @@ interface CallSpec {
   body?: string;
   /** Statuses retried in addition to 429/5xx for this call. */
   extraRetryStatuses?: readonly number[];
+  /** Absolute URL used instead of baseUrl + path (pre-signed result URLs, always with auth: false). */
+  url?: string;
+}
+
+/** One API call through the client's request layer (ZuoraClient.request). */
+export interface ApiRequest {
+  /** What we were doing, for messages: `submit Data Query job`. */
+  operation: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path under the REST base URL, e.g. `/query/jobs`. */
+  path: string;
+  context: ErrorContext;
+  headers?: Record<string, string>;
+  /** JSON text; sent with Content-Type: application/json. */
+  body?: string;
+}
+
+/** Status and body text of an answered API call (401, 429 and 5xx never get here: they are retried or thrown). */
+export interface ApiReply {
+  status: number;
+  text: string;
 }
 
 interface TextReply {
@@ -288,6 +309,38 @@ export class ZuoraClient {
     return parseDescribeXml(reply.text, context);
   }
 
+  // ---------------------------------------------------------------- shared request layer
+
+  /**
+   * One authenticated call with this client's token cache, retries (429/5xx/network, Retry-After), 401 refresh and
+   * per-request timeout, for other Zuora APIs (Data Query). The caller interprets every other status.
+   */
+  async request(request: ApiRequest): Promise<ApiReply> {
+    const reply = await this.callText({ ...request });
+    return { status: reply.status, text: reply.text };
+  }
+
+  /**
+   * Opens a pre-signed URL (Data Query's dataFile) without Zuora's auth headers, with the same retries and
+   * timeouts as openFile. Non-2xx statuses are returned in `status` with the body unread, for the caller to judge.
+   */
+  async openUrl(url: string, operation: string, context: ErrorContext): Promise<OpenedFile & { status: number }> {
+    const res = await this.call(
+      { operation, method: 'GET', path: '', url, context, auth: false, headers: { Accept: '*/*' } },
+      async (r) => r,
+    );
+    if (!isOk(res.status) || res.body === null) {
+      await res.body?.cancel().catch(() => undefined);
+      return { status: res.status, body: Readable.from([]), contentType: '', contentLength: undefined };
+    }
+    return {
+      status: res.status,
+      body: this.guardBody(res.body as NodeReadableStream<Uint8Array>, operation, context),
+      contentType: res.headers.get('content-type') ?? '',
+      contentLength: undefined,
+    };
+  }
+
   // ---------------------------------------------------------------- internals: jobs
 
   private async fetchJob(id: string): Promise<{ job: AquaJob; errorText: string | undefined }> {
@@ -395,7 +448,7 @@ export class ZuoraClient {
       const timer = setTimeout(() => deadline.abort(new RequestTimeout(this.timeoutMs)), this.timeoutMs);
       const signal = this.signal ? AbortSignal.any([deadline.signal, this.signal]) : deadline.signal;
       try {
-        const res = await fetch(`${this.baseUrl}${spec.path}`, {
+        const res = await fetch(spec.url ?? `${this.baseUrl}${spec.path}`, {
           method: spec.method,
           headers,
           ...(spec.body !== undefined ? { body: spec.body } : {}),

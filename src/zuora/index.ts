@@ -1,3 +1,15 @@
 // The Zuora stage: the AQuA HTTP client and the wire types it speaks.
-export { ZuoraClient, type OpenedFile, type WaitForJobOptions, type ZuoraClientOptions } from './client.ts';
+export { ZuoraClient, type ApiReply, type ApiRequest, type OpenedFile, type WaitForJobOptions, type ZuoraClientOptions } from './client.ts';
 export * from './types.ts';
+export {
+  DATA_QUERY_LIMITS,
+  DataQueryClient,
+  dataQueryErrorText,
+  normalizeDataQueryJob,
+  sqlString,
+  sqlTimestamp,
+  type DataQueryClientOptions,
+  type DataQueryJob,
+  type DataQueryRow,
+  type DataQueryStatus,
+} from './data-query.ts';

@@ -1,0 +1,99 @@
+// `aquasync reconcile`: every Id in Zuora against the warehouse's live Ids; --apply repairs the differences.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBackfill } from '../sync/index.ts';
+import { runReconcile, type ReconcileObjectResult } from '../verify/index.ts';
+import { EXIT, type CommandContext } from './main.ts';
+import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { formatCount, formatTable } from './table.ts';
+import { clientsFor, interruptible, selectPipelines } from './verify.ts';
+
+export async function reconcileCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
+  const config = await readConfig(values);
+  const selected = selectPipelines(config, values);
+  const objects = (values.object as string[] | undefined) ?? [];
+  const apply = values.apply === true;
+  const stop = interruptible(ctx);
+  const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-reconcile-'));
+  const warehouse = await openMigratedWarehouse(ctx.logger);
+  let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
+  const results: ReconcileObjectResult[] = [];
+  try {
+    sources = await resolveSources(selected, ctx.logger);
+    for (const pipeline of sources.pipelines) {
+      const { client, dataQuery } = clientsFor(pipeline, ctx.logger, stop.signal);
+      const local = pipeline.source.baseUrl.startsWith('http://127.0.0.1');
+      results.push(
+        ...(await runReconcile({ warehouse, dataQuery, client, schema: config.warehouse.schema, logger: ctx.logger }, pipeline, {
+          objects,
+          apply,
+          backfill: runBackfill,
+          tempDir,
+          signal: stop.signal,
+          ...(local ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
+        })),
+      );
+    }
+  } finally {
+    stop.done();
+    await sources?.close();
+    await warehouse.close();
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+  printReconcile(results, apply, ctx);
+  if (stop.signal.aborted) return EXIT.interrupted;
+  if (results.some((r) => r.error !== undefined)) return EXIT.failed;
+  // Without --apply, any difference fails; with it, only what could not be repaired does.
+  return apply || results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+function printReconcile(results: ReconcileObjectResult[], apply: boolean, ctx: CommandContext): void {
+  if (ctx.logFormat === 'json') {
+    for (const r of results) {
+      ctx.logger.info('reconciled', {
+        pipeline: r.pipeline,
+        object: r.object,
+        ok: r.ok,
+        zuoraRows: r.zuoraRows,
+        warehouseRows: r.warehouseRows,
+        missing: r.missing,
+        extra: r.extra,
+        stale: r.stale,
+        pending: r.pending,
+        markedDeleted: apply ? r.markedDeleted : undefined,
+        repulled: apply ? r.rowsRepulled : undefined,
+        error: r.error,
+      });
+    }
+    return;
+  }
+  const headers = ['pipeline', 'object', 'result', 'Ids in Zuora', 'live in warehouse', 'missing', 'gone from Zuora', 'stale joins'];
+  if (apply) headers.push('marked deleted', 're-pulled');
+  const rows = results.map((r) => [
+    r.pipeline,
+    r.object,
+    r.error ? 'ERROR' : r.ok ? 'ok' : apply ? 'repaired' : 'DIFFERS',
+    formatCount(r.zuoraRows),
+    formatCount(r.warehouseRows),
+    r.missing ? formatCount(r.missing) : '',
+    r.extra ? formatCount(r.extra) : '',
+    r.stale ? formatCount(r.stale) : '',
+    ...(apply ? [r.markedDeleted ? formatCount(r.markedDeleted) : '', r.rowsRepulled ? formatCount(r.rowsRepulled) : ''] : []),
+  ]);
+  ctx.print('');
+  ctx.print(formatTable(headers, rows));
+  for (const r of results) {
+    const lines = [
+      r.samples.missing.length ? `missing e.g. ${r.samples.missing.slice(0, 5).join(', ')}` : '',
+      r.samples.extra.length ? `gone from Zuora e.g. ${r.samples.extra.slice(0, 5).join(', ')}` : '',
+      r.samples.stale.length ? `stale e.g. ${r.samples.stale.slice(0, 5).join(', ')}` : '',
+      r.pending ? `${formatCount(r.pending)} newer row(s) not compared (the next sync loads them)` : '',
+      ...r.repull.map((p) => `re-pull ${p.since.toISOString()} .. ${p.until.toISOString()}: ${p.status}, ${p.rows} row(s) (run ${p.runId ?? '-'})`),
+      r.error ? `error: ${r.error}` : '',
+    ].filter(Boolean);
+    if (lines.length) ctx.print(`\n${r.pipeline}/${r.object}:\n  ${lines.join('\n  ')}`);
+  }
+  const differing = results.filter((r) => !r.ok && !r.error).length;
+  if (differing && !apply) ctx.print('\nRun again with --apply to mark vanished rows deleted and re-pull missing and stale rows.');
+}

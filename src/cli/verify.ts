@@ -1,0 +1,139 @@
+// `aquasync verify`: per object, row counts per UpdatedDate day (UTC) in Zuora against the warehouse's live rows.
+import { ConfigError, InterruptedError } from '../errors.ts';
+import type { Config, PipelineConfig } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import { runVerify, type VerifyObjectResult } from '../verify/index.ts';
+import { DataQueryClient, ZuoraClient } from '../zuora/index.ts';
+import { EXIT, type CommandContext } from './main.ts';
+import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { formatCount, formatTable } from './table.ts';
+
+/** The pipelines named by --pipeline (one name), or all of them. */
+export function selectPipelines(config: Config, values: Record<string, unknown>): PipelineConfig[] {
+  const name = typeof values.pipeline === 'string' ? values.pipeline : undefined;
+  if (name === undefined) return config.pipelines;
+  const found = config.pipelines.filter((p) => p.name === name);
+  if (found.length === 0) {
+    throw new ConfigError(`${config.file}: no pipeline named "${name}"`, {
+      hint: `pipelines in this file: ${config.pipelines.map((p) => p.name).join(', ')}`,
+    });
+  }
+  return found;
+}
+
+export function clientsFor(pipeline: PipelineConfig, logger: Logger, signal: AbortSignal): { client: ZuoraClient; dataQuery: DataQueryClient } {
+  const local = pipeline.source.baseUrl.startsWith('http://127.0.0.1');
+  const log = logger.child({ pipeline: pipeline.name });
+  const client = new ZuoraClient({
+    baseUrl: pipeline.source.baseUrl,
+    clientId: pipeline.source.clientId,
+    clientSecret: pipeline.source.clientSecret,
+    ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
+    logger: log,
+    signal,
+    ...(local ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
+  });
+  const dataQuery = new DataQueryClient(client, {
+    logger: log,
+    signal,
+    ...(local ? { poll: { minIntervalMs: 100, maxIntervalMs: 1000 } } : {}),
+  });
+  return { client, dataQuery };
+}
+
+export function parseSince(values: Record<string, unknown>): Date | undefined {
+  if (typeof values.since !== 'string') return undefined;
+  const at = Date.parse(values.since);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(values.since) || Number.isNaN(at)) {
+    throw new ConfigError(`--since "${values.since}" is not an ISO date or time`, { hint: 'e.g. --since 2026-01-01 or 2026-01-01T00:00:00Z' });
+  }
+  return new Date(at);
+}
+
+/** Stops on SIGINT/SIGTERM; returns the signal and a function removing the handlers. */
+export function interruptible(ctx: CommandContext): { signal: AbortSignal; done(): void } {
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    ctx.logger.warn(`${signal} received: stopping`);
+    abort.abort(new InterruptedError(`stopped by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: abort.signal,
+    done: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function verifyCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
+  const config = await readConfig(values);
+  const selected = selectPipelines(config, values);
+  const objects = (values.object as string[] | undefined) ?? [];
+  const since = parseSince(values);
+  const stop = interruptible(ctx);
+  const warehouse = await openMigratedWarehouse(ctx.logger);
+  let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
+  const results: VerifyObjectResult[] = [];
+  try {
+    sources = await resolveSources(selected, ctx.logger);
+    for (const pipeline of sources.pipelines) {
+      const { dataQuery } = clientsFor(pipeline, ctx.logger, stop.signal);
+      results.push(
+        ...(await runVerify({ warehouse, dataQuery, schema: config.warehouse.schema, logger: ctx.logger }, pipeline, {
+          objects,
+          ...(since ? { since } : {}),
+        })),
+      );
+    }
+  } finally {
+    stop.done();
+    await sources?.close();
+    await warehouse.close();
+  }
+  printVerify(results, ctx);
+  if (stop.signal.aborted) return EXIT.interrupted;
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+function printVerify(results: VerifyObjectResult[], ctx: CommandContext): void {
+  if (ctx.logFormat === 'json') {
+    for (const r of results) {
+      ctx.logger.info('verified', {
+        pipeline: r.pipeline,
+        object: r.object,
+        ok: r.ok,
+        daysChecked: r.daysChecked,
+        daysMatching: r.daysMatching,
+        rowsMissing: r.rowsMissing,
+        rowsExtra: r.rowsExtra,
+        worstDay: r.worstDay?.day,
+        until: r.until?.toISOString(),
+        error: r.error,
+      });
+    }
+    return;
+  }
+  const rows = results.map((r) => [
+    r.pipeline,
+    r.object,
+    r.error ? 'ERROR' : r.ok ? 'ok' : 'DIFFERS',
+    r.totalsOnly ? 'totals' : formatCount(r.daysChecked),
+    r.totalsOnly ? '' : formatCount(r.daysMatching),
+    r.rowsMissing ? formatCount(r.rowsMissing) : '',
+    r.rowsExtra ? formatCount(r.rowsExtra) : '',
+    r.worstDay ? `${r.worstDay.day} (zuora ${r.worstDay.zuora}, warehouse ${r.worstDay.warehouse})` : '',
+  ]);
+  ctx.print('');
+  ctx.print(formatTable(['pipeline', 'object', 'result', 'days checked', 'days matching', 'rows missing', 'rows extra', 'worst day (UTC)'], rows));
+  const bad = results.filter((r) => !r.ok);
+  const until = results.find((r) => r.until)?.until;
+  ctx.print(
+    `\n${results.length - bad.length} of ${results.length} object(s) match Zuora` +
+      (until ? ` for rows updated before the watermark ${until.toISOString()}` : '') +
+      (bad.length ? `; run \`aquasync reconcile\` to see which rows differ` : ''),
+  );
+  for (const r of results) if (r.error) ctx.print(`  ${r.pipeline}/${r.object}: ${r.error}`);
+}
