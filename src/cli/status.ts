@@ -1,7 +1,7 @@
 // `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
 import { dirname, join } from 'node:path';
 import { tableRowCounts } from '../load/index.ts';
-import { pipelineStatus } from '../state/index.ts';
+import { lastRunOfKind, pipelineStatus } from '../state/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { openMigratedWarehouse, readConfig } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
@@ -18,7 +18,8 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
         config.warehouse.schema,
         pipeline.objects.map((o) => o.table),
       );
-      pipelines.push({ name: pipeline.name, ...status, tables });
+      const lastBackfill = await lastRunOfKind(warehouse.db, pipeline.name, 'backfill');
+      pipelines.push({ name: pipeline.name, ...status, lastBackfill, tables });
     }
     // The embedded server has a random password in <home>/pg/password (mode 0600); point at the file, never print it.
     const passwordFile = warehouse.embedded ? join(dirname(warehouse.embedded.dataDir), 'password') : undefined;
@@ -45,9 +46,15 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
       const run = p.lastRun;
       ctx.print(
         run
-          ? `  last run:   #${run.id} ${run.status} at ${run.startedAt.toISOString()}, ${formatCount(Number(run.rowsLoaded))} row(s)${run.errorMessage ? ` — ${run.errorMessage}` : ''}`
+          ? `  last run:   #${run.id} ${run.kind} ${run.status} at ${run.startedAt.toISOString()}, ${formatCount(Number(run.rowsLoaded))} row(s)${run.errorMessage ? ` — ${run.errorMessage}` : ''}`
           : '  last run:   never',
       );
+      const backfill = p.lastBackfill;
+      if (backfill) {
+        ctx.print(
+          `  backfill:   #${backfill.id} ${backfill.status} at ${backfill.startedAt.toISOString()}, ${formatCount(Number(backfill.rowsLoaded))} row(s)${backfill.errorMessage ? ` — ${backfill.errorMessage}` : ''}`,
+        );
+      }
       ctx.print(
         p.inflightJob
           ? `  in flight:  Zuora job ${p.inflightJob.zuoraJobId ?? '(submitting)'} (${p.inflightJob.status}); the next run resumes it`

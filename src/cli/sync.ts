@@ -7,6 +7,8 @@ import { runPipeline, type PipelineRunResult } from '../sync/index.ts';
 import { ZuoraClient } from '../zuora/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { formatDryRun, openWarehouseReadOnly, syncDryRun } from './dry-run.ts';
+import { jobBudgetFromEnv } from './job-budget.ts';
 import { createProgress } from './progress.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
 
@@ -22,6 +24,19 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
     }
   }
   const selected = wanted.length ? config.pipelines.filter((p) => wanted.includes(p.name)) : config.pipelines;
+  if (values['dry-run']) {
+    // Reads the watermarks, submits nothing, writes nothing.
+    const warehouse = await openWarehouseReadOnly(ctx.logger);
+    try {
+      const plans = [];
+      for (const pipeline of selected) plans.push(await syncDryRun(warehouse, pipeline));
+      ctx.print(formatDryRun(plans));
+    } finally {
+      await warehouse.close();
+    }
+    return EXIT.ok;
+  }
+  const jobBudget = jobBudgetFromEnv();
 
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -49,7 +64,7 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
         ...(pipeline.source.baseUrl.startsWith('http://127.0.0.1') ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
       });
       const progress = createProgress(`[${pipeline.name}] staging`);
-      const result = await runPipeline({ warehouse, client, schema: config.warehouse.schema }, pipeline, {
+      const result = await runPipeline({ warehouse, client, schema: config.warehouse.schema, jobBudget }, pipeline, {
         kind: 'manual',
         logger: ctx.logger,
         signal: abort.signal,

@@ -19,3 +19,16 @@ export { recordEvent, type EventInput } from './events.ts';
 export { applyJob, type ApplyJobInput } from './apply.ts';
 export { pipelineStatus } from './status.ts';
 export { acquirePipelineLock, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';
+export { tryAcquireJobSlot, heldJobSlots, JOB_SLOT_CLASS, type JobSlot } from './job-slots.ts';
+export { findUnfinishedJobById, renewIdempotencyKey, abandonStaleRunsOfKinds, lastRunOfKind } from './job-lookup.ts';
+export {
+  ensureBackfillWindows,
+  loadedBackfillWindows,
+  markWindowRunning,
+  markWindowLoaded,
+  markWindowFailed,
+  objectSetKey,
+  type BackfillWindowRecord,
+  type BackfillWindowStatus,
+} from './backfill-windows.ts';
+export { lockSchemaForApply, APPLY_LOCK_CLASS } from './apply-lock.ts';

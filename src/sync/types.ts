@@ -45,3 +45,46 @@ export interface RunOptions {
   /** Poll interval bounds for Zuora jobs (tests shorten them). */
   poll?: { minIntervalMs?: number; maxIntervalMs?: number };
 }
+
+/** One stateless window of a backfill, as the result reports it. */
+export interface BackfillWindowResult {
+  since: Date;
+  until: Date;
+  /** loaded: by this run; skipped: loaded before (or a dry run); failed: not loaded (its job failed, or the backfill stopped first). */
+  status: 'loaded' | 'skipped' | 'failed';
+  rows: number;
+}
+
+export interface BackfillProgress {
+  windowsDone: number;
+  windowsTotal: number;
+  rows: number;
+}
+
+export interface BackfillOptions {
+  /** Start of the range (inclusive); truncated to whole seconds. */
+  since: Date;
+  /** End of the range (exclusive); rounded up to whole seconds. */
+  until: Date;
+  /** Object names (as in the config) to re-pull; default: all of the pipeline's. */
+  objects?: string[];
+  /** Window length in ms (whole seconds). */
+  windowMs: number;
+  /** Plan and log the payloads without touching Zuora or writing anything. */
+  dryRun?: boolean;
+  logger: Logger;
+  /** Where zip files are spooled before unzipping. */
+  tempDir: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: BackfillProgress) => void;
+  /** Poll interval bounds for Zuora jobs and for waiting on a job slot (tests shorten them). */
+  poll?: { minIntervalMs?: number; maxIntervalMs?: number };
+}
+
+export interface BackfillResult {
+  ok: boolean;
+  runId: number | undefined;
+  windows: BackfillWindowResult[];
+  rowsLoaded: number;
+  error: unknown;
+}

@@ -1,0 +1,70 @@
+// Jobs by row id and by kind: what backfill windows and the runs of each kind need beside the sync-only helpers.
+import type { Kysely } from 'kysely';
+import { UNFINISHED_JOB_STATUSES } from './jobs.ts';
+import { toBatchRecord, toFileRecord, toJobRecord, toRunRecord } from './records.ts';
+import type { RunKind, StateDatabase } from './schema.ts';
+import type { RunRecord, UnfinishedJob } from './types.ts';
+
+/** The job with its batches and files, when it is still unfinished (submitting/submitted/completed/staged). */
+export async function findUnfinishedJobById(db: Kysely<StateDatabase>, id: number): Promise<UnfinishedJob | undefined> {
+  const job = await db
+    .selectFrom('aquasync.jobs')
+    .selectAll()
+    .where('id', '=', id)
+    .where('status', 'in', UNFINISHED_JOB_STATUSES)
+    .executeTakeFirst();
+  if (!job) return undefined;
+  const [batches, files] = await Promise.all([
+    db.selectFrom('aquasync.batches').selectAll().where('job_id', '=', job.id).orderBy('name').execute(),
+    db.selectFrom('aquasync.files').selectAll().where('job_id', '=', job.id).orderBy('batch_name').orderBy('ordinal').execute(),
+  ]);
+  return { ...toJobRecord(job), batches: batches.map(toBatchRecord), files: files.map(toFileRecord) };
+}
+
+/**
+ * Zuora rejected the submit (90028, concurrency limit) so no job exists for the key: give the row a fresh key,
+ * because an idempotent server answers a reused key with the stored rejection.
+ */
+export async function renewIdempotencyKey(db: Kysely<StateDatabase>, id: number, idempotencyKey: string): Promise<void> {
+  await db
+    .updateTable('aquasync.jobs')
+    .set({ idempotency_key: idempotencyKey, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('zuora_job_id', 'is', null)
+    .execute();
+}
+
+/**
+ * abandonStaleRuns for some kinds only: sync runs (under the pipeline lock) and backfill runs (under the
+ * pipeline's backfill lock) run side by side, and neither may declare the other's live run abandoned.
+ */
+export async function abandonStaleRunsOfKinds(db: Kysely<StateDatabase>, pipeline: string, kinds: readonly RunKind[]): Promise<number> {
+  if (kinds.length === 0) return 0;
+  const result = await db
+    .updateTable('aquasync.runs')
+    .set({
+      status: 'abandoned',
+      finished_at: new Date(),
+      error_code: 'ABANDONED',
+      error_message: 'the process running this run stopped before finishing it',
+    })
+    .where('pipeline', '=', pipeline)
+    .where('status', '=', 'running')
+    .where('kind', 'in', kinds)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** The pipeline's latest run of a kind (status shows the last backfill beside the last sync). */
+export async function lastRunOfKind(db: Kysely<StateDatabase>, pipeline: string, kind: RunKind): Promise<RunRecord | undefined> {
+  const row = await db
+    .selectFrom('aquasync.runs')
+    .selectAll()
+    .where('pipeline', '=', pipeline)
+    .where('kind', '=', kind)
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? toRunRecord(row) : undefined;
+}

@@ -1,0 +1,241 @@
+// A backfill: re-pull [since, until) of some objects through stateless AQuA jobs (no partner/project, so the
+// pipeline's stateful session is untouched), one job per window, a few windows at a time within the tenant's job
+// budget. Each window is loaded like a sync job (shared JobLoader) but never as a full snapshot and without moving
+// the watermark; the UpdatedDate guard of the merge keeps newer rows a sync already loaded.
+//
+// Resumability: every window has a row in aquasync.backfill_windows; the job row is created and linked to the
+// window before the submit, and the window is marked loaded in the transaction that applies its rows. A re-run
+// skips loaded windows and resumes a window whose job is still unfinished.
+import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { PipelineConfig } from '../config/types.ts';
+import { AquasyncError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import * as state from '../state/index.ts';
+import { JobLoader } from './load-job.ts';
+import type { PipelineRunContext } from './run-pipeline.ts';
+import { acquireJobSlot, DEFAULT_JOB_BUDGET, submitRecordedJob, tenantKey, waitForRecordedJob } from './submit.ts';
+import type { BackfillOptions, BackfillResult, BackfillWindowResult } from './types.ts';
+import { planBackfill, type PlannedWindow } from './windows.ts';
+
+/** Windows in flight at once (further bounded by the job budget). */
+export const WINDOW_PARALLELISM = 3;
+
+export async function runBackfill(
+  ctx: PipelineRunContext,
+  pipeline: PipelineConfig,
+  options: BackfillOptions,
+): Promise<BackfillResult> {
+  const log = options.logger.child({ pipeline: pipeline.name });
+  const result: BackfillResult = { ok: false, runId: undefined, windows: [], rowsLoaded: 0, error: undefined };
+  let plan: ReturnType<typeof planBackfill>;
+  try {
+    plan = planBackfill(pipeline, options);
+  } catch (error) {
+    result.error = error;
+    return result;
+  }
+
+  if (options.dryRun) {
+    for (const w of plan.windows) {
+      log.info(`dry run: would submit POST /v1/batch-query/ for ${w.since.toISOString()} .. ${w.until.toISOString()}: ${JSON.stringify(w.request)}`);
+    }
+    result.windows = plan.windows.map((w) => ({ since: w.since, until: w.until, status: 'skipped', rows: 0 }));
+    result.ok = true;
+    return result;
+  }
+
+  const { pool, db } = ctx.warehouse;
+  const lock = await state.acquirePipelineLock(pool, `${pipeline.name}#backfill`);
+  if (!lock) {
+    result.error = new AquasyncError('INTERRUPTED', `another backfill of pipeline "${pipeline.name}" is in progress`, {
+      hint: 'wait for it to finish, then run again: windows it loads are skipped',
+    });
+    log.warn(errorMessage(result.error));
+    return result;
+  }
+  try {
+    await state.abandonStaleRunsOfKinds(db, pipeline.name, ['backfill']);
+    const runId = await state.startRun(db, { pipeline: pipeline.name, kind: 'backfill' });
+    result.runId = runId;
+    const watermark = await state.getWatermark(db, pipeline.name);
+    try {
+      const records = await state.ensureBackfillWindows(db, {
+        pipeline: pipeline.name,
+        objects: plan.objects.map((o) => o.name),
+        windows: plan.windows,
+      });
+      const runner = new BackfillRun(ctx, pipeline, options, log, runId);
+      await runner.run(plan.windows, records, result);
+    } catch (error) {
+      result.error ??= error;
+    }
+    result.ok = result.error === undefined;
+    const loaded = result.windows.filter((w) => w.status === 'loaded').length;
+    const skipped = result.windows.filter((w) => w.status === 'skipped').length;
+    await state.finishRun(db, runId, {
+      status: result.ok ? 'succeeded' : 'failed',
+      rowsLoaded: result.rowsLoaded,
+      // A backfill never moves the watermark: both ends are the watermark it found.
+      watermarkBefore: watermark ?? null,
+      watermarkAfter: watermark ?? null,
+      ...(result.ok
+        ? {}
+        : { error: { code: result.error instanceof AquasyncError ? result.error.code : 'INTERNAL', message: errorMessage(result.error) } }),
+      details: {
+        since: plan.since.toISOString(),
+        until: plan.until.toISOString(),
+        windowMs: options.windowMs,
+        objects: plan.objects.map((o) => o.name),
+        windows: plan.windows.length,
+        loaded,
+        skipped,
+        failed: plan.windows.length - loaded - skipped,
+      },
+    });
+    if (result.ok) log.info(`backfill done: ${loaded} window(s) loaded, ${skipped} skipped, ${result.rowsLoaded} row(s)`);
+    else log.error(`backfill failed: ${errorMessage(result.error)}; run it again to resume (loaded windows are skipped)`);
+  } finally {
+    await lock.release();
+  }
+  return result;
+}
+
+class BackfillRun {
+  private readonly loader: JobLoader;
+
+  constructor(
+    private readonly ctx: PipelineRunContext,
+    private readonly pipeline: PipelineConfig,
+    private readonly options: BackfillOptions,
+    private readonly log: Logger,
+    private readonly runId: number,
+  ) {
+    this.loader = new JobLoader(ctx, pipeline, { logger: log, tempDir: options.tempDir, signal: options.signal });
+  }
+
+  async run(planned: PlannedWindow[], records: state.BackfillWindowRecord[], result: BackfillResult): Promise<void> {
+    const budget = this.ctx.jobBudget ?? DEFAULT_JOB_BUDGET;
+    const limit = pLimit(Math.max(1, Math.min(WINDOW_PARALLELISM, budget)));
+    const outcomes: BackfillWindowResult[] = planned.map((w) => ({ since: w.since, until: w.until, status: 'failed', rows: 0 }));
+    result.windows = outcomes;
+    let done = 0;
+    const report = (): void => this.options.onProgress?.({ windowsDone: done, windowsTotal: planned.length, rows: result.rowsLoaded });
+    // Loaded windows are skipped up front, so the first report tells how much was done before this run.
+    planned.forEach((_, i) => {
+      if (records[i]?.status === 'loaded') {
+        outcomes[i]!.status = 'skipped';
+        done++;
+      }
+    });
+    report();
+    // After the first failure no new window starts (a systematic error would fail them all); in-flight ones finish.
+    const tasks = planned.map((window, i) =>
+      limit(async () => {
+        const record = records[i];
+        const outcome = outcomes[i]!;
+        if (!record) throw new Error(`window ${i} has no state row`);
+        if (outcome.status === 'skipped') return;
+        if (result.error !== undefined || this.options.signal?.aborted) return;
+        try {
+          outcome.rows = await this.loadWindow(window, record);
+          outcome.status = 'loaded';
+          result.rowsLoaded += outcome.rows;
+        } catch (error) {
+          result.error ??= error;
+          await state.markWindowFailed(this.ctx.warehouse.db, record.id, errorMessage(error));
+          this.log.error(`window ${label(window)} failed: ${errorMessage(error)}`);
+        }
+        done++;
+        report();
+      }),
+    );
+    await Promise.all(tasks);
+  }
+
+  private async loadWindow(window: PlannedWindow, record: state.BackfillWindowRecord): Promise<number> {
+    const { db } = this.ctx.warehouse;
+    const keyPrefix = `aquasync-${this.pipeline.name}-backfill`;
+    const waitOptions = { signal: this.options.signal, poll: this.options.poll, logger: this.log, keyPrefix };
+    let job = record.jobId === undefined ? undefined : await state.findUnfinishedJobById(db, record.jobId);
+    if (job) this.log.info(`window ${label(window)}: resuming job ${job.zuoraJobId ?? '(not yet acknowledged by Zuora)'}`, { status: job.status });
+
+    // At most two jobs per window: the first, and a new one if its files expired before they were loaded.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let slot: state.JobSlot | undefined;
+      try {
+        if (!job) {
+          slot = await acquireJobSlot(this.ctx.warehouse, tenantKey(this.pipeline), this.ctx.jobBudget ?? DEFAULT_JOB_BUDGET, waitOptions);
+          job = await this.submit(window, record, keyPrefix);
+        } else {
+          await state.markWindowRunning(db, record.id, { jobId: job.id, runId: this.runId });
+        }
+        const zjob = await waitForRecordedJob(this.ctx, job, this.pipeline, waitOptions);
+        await slot?.release();
+        const loaded = await this.loader.load({
+          jobRowId: job.id,
+          recordedStatus: job.status,
+          zjob,
+          runId: this.runId,
+          mode: { kind: 'window' },
+          finish: (trx, { rows }) => state.markWindowLoaded(trx, record.id, rows),
+        });
+        this.log.info(`window ${label(window)}: loaded ${loaded.rows} row(s) from job ${zjob.id}`);
+        return loaded.rows;
+      } catch (error) {
+        if (job && error instanceof ZuoraFileExpiredError && attempt === 0) {
+          await state.markJobStatus(db, job.id, 'expired', error.message);
+          await state.recordEvent(db, {
+            pipeline: this.pipeline.name,
+            jobId: job.id,
+            kind: 'file-expired',
+            message: `${error.message}; re-covering backfill window ${label(window)} with a new job`,
+          });
+          job = undefined;
+          continue;
+        }
+        if (job && error instanceof ZuoraJobFailedError) await state.markJobStatus(db, job.id, 'failed', error.message);
+        throw error;
+      } finally {
+        await slot?.release();
+      }
+    }
+    throw new AquasyncError('ZUORA_FILE_EXPIRED', `result files of backfill window ${label(window)} expired twice`, {
+      hint: 'Zuora purges files after 3 days; check that nothing else deletes them and run again',
+    });
+  }
+
+  /** Job row first (linked to the window), then the submit: a crash in between resumes with the same key. */
+  private async submit(window: PlannedWindow, record: state.BackfillWindowRecord, keyPrefix: string): Promise<state.UnfinishedJob> {
+    const { db } = this.ctx.warehouse;
+    const idempotencyKey = `${keyPrefix}-${randomUUID()}`;
+    const id = await state.createJob(db, {
+      pipeline: this.pipeline.name,
+      runId: this.runId,
+      kind: 'backfill',
+      idempotencyKey,
+      request: window.request,
+      incrementalTime: undefined,
+      windowFrom: window.since,
+      windowTo: window.until,
+    });
+    await state.markWindowRunning(db, record.id, { jobId: id, runId: this.runId });
+    const zjob = await submitRecordedJob(this.ctx.client, this.ctx.warehouse, { id, idempotencyKey, request: window.request, keyPrefix }, {
+      signal: this.options.signal,
+      poll: this.options.poll,
+      logger: this.log,
+    }).catch(async (error: unknown) => {
+      if (error instanceof ZuoraRejectedError && !error.retryable) await state.markJobStatus(db, id, 'failed', error.message);
+      throw error;
+    });
+    await state.markJobSubmitted(db, id, zjob.id);
+    this.log.info(`window ${label(window)}: submitted job ${zjob.id}`);
+    const recorded = await state.findUnfinishedJobById(db, id);
+    if (!recorded) throw new Error(`job ${zjob.id} was submitted but its record is no longer unfinished`);
+    return recorded;
+  }
+}
+
+function label(window: { since: Date; until: Date }): string {
+  return `${window.since.toISOString()}..${window.until.toISOString()}`;
+}

@@ -1,0 +1,135 @@
+// Submitting and awaiting AQuA jobs. Submitting happens within the tenant's job budget: wait for a slot (held in Postgres, shared by every process),
+// then submit, backing off and retrying when Zuora still answers 90028 (its concurrency limit is shared with
+// other integrations of the tenant, which our budget cannot see).
+import { randomUUID } from 'node:crypto';
+import type { PipelineConfig } from '../config/types.ts';
+import { InterruptedError, ZuoraRejectedError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import * as state from '../state/index.ts';
+import type { AquaJob, AquaJobRequest, ZuoraClient } from '../zuora/index.ts';
+import type { Warehouse } from '../db/index.ts';
+import type { LoaderContext } from './load-job.ts';
+
+/** Default bound on concurrent AQuA jobs per tenant (Zuora's own limit is tenant-specific; 8 leaves headroom). */
+export const DEFAULT_JOB_BUDGET = 8;
+const CONCURRENCY_LIMIT_CODE = '90028';
+const SUBMIT_ATTEMPTS = 8;
+
+export interface PollBounds {
+  minIntervalMs?: number;
+  maxIntervalMs?: number;
+}
+
+/** The budget's key: one per Zuora tenant, i.e. per REST base URL. */
+export function tenantKey(pipeline: PipelineConfig): string {
+  const entity = pipeline.source.entityId ? `|${pipeline.source.entityId}` : '';
+  return `${pipeline.source.baseUrl.trim().replace(/\/+$/, '').toLowerCase()}${entity}`;
+}
+
+/** Waits (with growing pauses, abortable) until a slot of the tenant's budget is free, and takes it. */
+export async function acquireJobSlot(
+  warehouse: Warehouse,
+  tenant: string,
+  budget: number,
+  options: { signal?: AbortSignal | undefined; poll?: PollBounds | undefined; logger: Logger },
+): Promise<state.JobSlot> {
+  let wait = options.poll?.minIntervalMs ?? 2000;
+  const max = Math.max(wait, options.poll?.maxIntervalMs ?? 30_000);
+  let told = false;
+  while (true) {
+    const slot = await state.tryAcquireJobSlot(warehouse.pool, tenant, budget);
+    if (slot) return slot;
+    if (!told) {
+      options.logger.info(`all ${budget} AQuA job slot(s) of the tenant are in use; waiting for one`);
+      told = true;
+    }
+    await sleep(wait, options.signal);
+    wait = Math.min(wait * 2, max);
+  }
+}
+
+/**
+ * Submits the recorded job row. On 90028 it gives the row a fresh Idempotency-Key (the old one is bound to the
+ * rejection) and tries again after a pause; other errors propagate.
+ */
+export async function submitRecordedJob(
+  client: ZuoraClient,
+  warehouse: Warehouse,
+  job: { id: number; idempotencyKey: string; request: AquaJobRequest; keyPrefix: string },
+  options: { signal?: AbortSignal | undefined; poll?: PollBounds | undefined; logger: Logger },
+): Promise<AquaJob> {
+  let key = job.idempotencyKey;
+  let wait = Math.max(options.poll?.minIntervalMs ?? 2000, 1);
+  const max = Math.max(wait, options.poll?.maxIntervalMs ?? 60_000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.submitJob(job.request, key);
+    } catch (error) {
+      const limited = error instanceof ZuoraRejectedError && error.zuoraCode === CONCURRENCY_LIMIT_CODE;
+      if (!limited || attempt >= SUBMIT_ATTEMPTS) throw error;
+      options.logger.warn(`Zuora's concurrent job limit is reached (90028); submitting again in ${(wait / 1000).toFixed(1)} s`, {
+        attempt,
+        of: SUBMIT_ATTEMPTS,
+      });
+      await sleep(wait, options.signal);
+      wait = Math.min(wait * 2, max);
+      key = `${job.keyPrefix}-${randomUUID()}`;
+      await state.renewIdempotencyKey(warehouse.db, job.id, key);
+    }
+  }
+}
+
+/**
+ * Brings a recorded job to completion: a job row without Zuora's id (crash during the submit) is submitted again
+ * with its own Idempotency-Key, so Zuora answers with the job it already created; then polls until completed.
+ */
+export async function waitForRecordedJob(
+  ctx: LoaderContext,
+  job: state.UnfinishedJob,
+  pipeline: PipelineConfig,
+  options: { signal?: AbortSignal | undefined; poll?: PollBounds | undefined; logger: Logger; keyPrefix?: string },
+): Promise<AquaJob> {
+  let zuoraJobId = job.zuoraJobId;
+  if (!zuoraJobId) {
+    const replay = await submitRecordedJob(
+      ctx.client,
+      ctx.warehouse,
+      {
+        id: job.id,
+        idempotencyKey: job.idempotencyKey,
+        request: job.request as AquaJobRequest,
+        keyPrefix: options.keyPrefix ?? `aquasync-${pipeline.name}`,
+      },
+      options,
+    );
+    await state.markJobSubmitted(ctx.warehouse.db, job.id, replay.id);
+    zuoraJobId = replay.id;
+  }
+  let zjob = await ctx.client.getJob(zuoraJobId);
+  if (zjob.status !== 'completed') {
+    zjob = await ctx.client.waitForJob(zuoraJobId, {
+      timeoutMs: pipeline.jobTimeout * 1000,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onStatus: (j) => options.logger.debug(`job ${j.id} is ${j.status}`),
+    });
+  }
+  return zjob;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new InterruptedError('interrupted while waiting'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new InterruptedError('interrupted while waiting'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
