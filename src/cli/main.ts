@@ -37,8 +37,9 @@ Runs one stateful AQuA job per pipeline (default: every pipeline in the config) 
 warehouse in one transaction. Exits 0 only if every run was fully loaded.
 
   -c, --config FILE     pipelines file (default: ./pipelines.yaml)
-  -p, --pipeline NAME   run only this pipeline; repeat for several`,
-    options: { ...configOption, pipeline: { type: 'string', short: 'p', multiple: true } },
+  -p, --pipeline NAME   run only this pipeline; repeat for several
+      --dry-run         print the exact AQuA payloads (secrets redacted) and windows without submitting`,
+    options: { ...configOption, pipeline: { type: 'string', short: 'p', multiple: true }, 'dry-run': { type: 'boolean' } },
     run: async (args, ctx) => (await import('./sync.ts')).syncCommand(args.values, ctx),
   },
   status: {
@@ -71,6 +72,71 @@ Runs one SQL statement against the warehouse (DATABASE_URL, or the embedded serv
 Applies the migrations in migrations/ to the warehouse database (sync also does this on start).`,
     options: {},
     run: async (_args, ctx) => (await import('./migrate.ts')).migrateCommand(ctx),
+  },
+  schedule: {
+    summary: 'run pipelines on their cron schedules (a long-lived service; safe with several replicas)',
+    usage: `aquasync schedule [--config FILE] [--port N] [--grace SECONDS]
+
+Runs each pipeline on its schedule, never two runs of one pipeline at once across all replicas.
+
+  -c, --config FILE     pipelines file (default: ./pipelines.yaml)
+      --port N          serve GET /healthz and GET /metrics (Prometheus) on this port
+      --grace SECONDS   on SIGTERM/SIGINT, let a running load finish for this long (default 30)`,
+    options: { ...configOption, port: { type: 'string' }, grace: { type: 'string' } },
+    run: async (args, ctx) => (await import('./schedule.ts')).scheduleCommand(args.values, ctx),
+  },
+  backfill: {
+    summary: 're-pull a time range with stateless AQuA jobs, without touching the nightly session',
+    usage: `aquasync backfill --pipeline NAME --since ISO [--until ISO] [--object NAME ...] [--window 30d] [--dry-run]
+
+Loads every row updated in [since, until) through stateless AQuA jobs split into windows. Never moves the
+pipeline's watermark and never overwrites a newer row; a re-run skips windows already loaded.
+
+  -c, --config FILE     pipelines file (default: ./pipelines.yaml)
+  -p, --pipeline NAME   the pipeline whose objects and tables to use
+      --since ISO       start of the range (inclusive), e.g. 2026-01-01T00:00:00Z
+      --until ISO       end of the range (exclusive; default: now)
+      --object NAME     only this object; repeat for several (default: all of the pipeline's)
+      --window SIZE     window length: 30d, 12h, 90m (default 30d)
+      --dry-run         print the AQuA payloads and windows without submitting anything`,
+    options: {
+      ...configOption,
+      pipeline: { type: 'string', short: 'p' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      object: { type: 'string', multiple: true },
+      window: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+    },
+    run: async (args, ctx) => (await import('./backfill.ts')).backfillCommand(args.values, ctx),
+  },
+  verify: {
+    summary: 'compare row counts per UpdatedDate day with Zuora (Data Query)',
+    usage: `aquasync verify [--config FILE] [--pipeline NAME] [--object NAME ...] [--since ISO]
+
+For each object, counts rows per UpdatedDate day in Zuora (one Data Query per object) and in the warehouse,
+prints the differences and exits non-zero when anything differs.`,
+    options: {
+      ...configOption,
+      pipeline: { type: 'string', short: 'p' },
+      object: { type: 'string', multiple: true },
+      since: { type: 'string' },
+    },
+    run: async (args, ctx) => (await import('./verify.ts')).verifyCommand(args.values, ctx),
+  },
+  reconcile: {
+    summary: 'compare the full set of Ids with Zuora; --apply repairs the differences',
+    usage: `aquasync reconcile [--config FILE] [--pipeline NAME] [--object NAME ...] [--apply]
+
+Compares every Id in Zuora (Data Query, paged) with the warehouse's live Ids. Reports rows missing from the
+warehouse and rows that no longer exist in Zuora; with --apply, marks the latter deleted and re-pulls the former.`,
+    options: {
+      ...configOption,
+      pipeline: { type: 'string', short: 'p' },
+      object: { type: 'string', multiple: true },
+      apply: { type: 'boolean' },
+    },
+    run: async (args, ctx) => (await import('./reconcile.ts')).reconcileCommand(args.values, ctx),
   },
   emulator: {
     summary: 'serve the local AQuA emulator (a stand-in for Zuora)',
