@@ -275,7 +275,7 @@ export class JobLoader {
     throw lastError;
   }
 
-  private async dropStages(fileIds: string[]): Promise<void> {
+  async dropStages(fileIds: string[]): Promise<void> {
     const client = await this.ctx.warehouse.pool.connect();
     try {
       await dropStageTables(client, fileIds.map(stageTableName));

@@ -10,7 +10,7 @@
 // A run that finds an unfinished job resumes it from whichever step it reached.
 import { randomUUID } from 'node:crypto';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
+import { AquasyncError, DataError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
 import { buildJobRequest, watermarkFromJob } from '../plan/index.ts';
 import type { ZuoraClient } from '../zuora/index.ts';
 import type { Warehouse } from '../db/index.ts';
@@ -162,6 +162,7 @@ class PipelineRun {
         if (job && error instanceof ZuoraJobFailedError) {
           await state.markJobStatus(db, job.id, 'failed', error.message);
         }
+        if (job && error instanceof DataError) await this.abandon(job, error);
         throw error;
       } finally {
         await slot?.release();
@@ -169,6 +170,24 @@ class PipelineRun {
     }
     throw new AquasyncError('ZUORA_FILE_EXPIRED', 'result files expired twice in one run', {
       hint: 'Zuora purges files after 3 days; check that nothing else deletes them and run again',
+    });
+  }
+
+  /**
+   * A job whose files are not valid (bad CSV, wrong header, a row count that disagrees with recordCount) would fail
+   * the same way on every resume. Abandon it instead: the watermark has not moved, so the next run's new job covers
+   * the same window, and the pipeline cannot get stuck on one bad file.
+   */
+  private async abandon(job: state.UnfinishedJob, error: DataError): Promise<void> {
+    const { db } = this.ctx.warehouse;
+    const staged = await state.stagedFiles(db, job.id);
+    await this.loader.dropStages([...staged.keys()]);
+    await state.markJobStatus(db, job.id, 'abandoned', error.message);
+    await state.recordEvent(db, {
+      pipeline: this.pipeline.name,
+      jobId: job.id,
+      kind: 'job-abandoned',
+      message: `${error.message}; the next run submits a new job for the same window`,
     });
   }
 
