@@ -1,0 +1,91 @@
+// What the scheduler exposes: its options, the slots it records and what it reports when it stops.
+import type pg from 'pg';
+import type { Kysely } from 'kysely';
+import type { PipelineConfig } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { StateDatabase } from '../state/types.ts';
+import type { PipelineRunResult } from '../sync/types.ts';
+
+/** Why a slot exists: a cron firing, or the start-up resume of a pipeline that has an unfinished job. */
+export type SlotTrigger = 'cron' | 'resume';
+
+export type SlotStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
+
+/** A row of aquasync.schedule_slots. */
+export interface SlotRecord {
+  pipeline: string;
+  dueAt: Date;
+  trigger: SlotTrigger;
+  status: SlotStatus;
+  owner: string;
+  attempts: number;
+  leaseUntil: Date | null;
+  claimedAt: Date;
+  /** When the current attempt started (a takeover restarts it). */
+  startedAt: Date;
+  heartbeatAt: Date | null;
+  finishedAt: Date | null;
+  takenOverFrom: string | null;
+  runIds: number[];
+  rowsLoaded: number | null;
+  error: string | null;
+}
+
+/** A slot this replica holds the lease of and must run. */
+export interface ClaimedSlot {
+  pipeline: string;
+  dueAt: Date;
+  trigger: SlotTrigger;
+  attempts: number;
+  /** The replica whose lease expired, when this is a takeover. */
+  takenOverFrom: string | undefined;
+}
+
+/** Runs one pipeline once (the CLI passes runPipeline with kind 'scheduled'). Must settle when `signal` aborts. */
+export type RunPipelineFn = (pipeline: PipelineConfig, options: { signal: AbortSignal }) => Promise<PipelineRunResult>;
+
+export interface SchedulerOptions {
+  pool: pg.Pool;
+  db: Kysely<StateDatabase>;
+  pipelines: PipelineConfig[];
+  run: RunPipelineFn;
+  logger: Logger;
+  /** Identifies this replica in slot rows and logs; default `<host>:<pid>:<random>`. */
+  replicaId?: string;
+  /** How long a claim stays valid without a heartbeat (default 60 s). */
+  leaseMs?: number;
+  /** How often a running slot's lease is extended (default leaseMs / 4). */
+  heartbeatMs?: number;
+  /** How often expired leases of other replicas are looked for (default leaseMs / 4). */
+  sweepMs?: number;
+  /** Takeovers of one slot before it is given up as abandoned (default 3 attempts in all). */
+  maxAttempts?: number;
+}
+
+export interface StopResult {
+  /** Pipelines whose run was still going when the grace period ended and was cut off. */
+  abandoned: string[];
+  /** Runs that did not settle even after being cut off (the caller should exit the process). */
+  unsettled: string[];
+}
+
+/** Per-pipeline counters of this replica, for /metrics. */
+export interface PipelineCounters {
+  runs: Record<Exclude<SlotStatus, 'running'>, number>;
+  rowsLoaded: number;
+  failures: number;
+}
+
+/** What /metrics needs for one pipeline. Times are Unix seconds. */
+export interface PipelineMetrics {
+  pipeline: string;
+  /** Last succeeded scheduled run, on any replica. */
+  lastSuccessAt: number | undefined;
+  /** The last finished scheduled run (any outcome), on any replica. */
+  lastRunDurationSeconds: number | undefined;
+  lastRunRowsLoaded: number | undefined;
+  /** now - watermark; undefined before the first load. */
+  watermarkLagSeconds: number | undefined;
+  running: boolean;
+  counters: PipelineCounters;
+}
