@@ -72,6 +72,11 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     types: poolTypes,
     // Awaited by pg-pool before the client is handed out; a failure fails that checkout and discards the client.
     onConnect: async (client: pg.ClientBase) => {
+      // A checked-out client whose connection dies (server restart, pg_terminate_backend) emits 'error' besides
+      // rejecting its query; without a listener that event would crash the process instead of failing the run.
+      client.on('error', (error: Error) => {
+        logger.debug('warehouse connection lost while in use', { host: target.host, error: error.message });
+      });
       await client.query("SET TIME ZONE 'UTC'");
     },
   });
