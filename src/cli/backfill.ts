@@ -6,11 +6,10 @@ import { join } from 'node:path';
 import type { PipelineConfig } from '../config/types.ts';
 import { AquasyncError, ConfigError, InterruptedError } from '../errors.ts';
 import { parseWindowSize, planBackfill, runBackfill, type BackfillProgress, type BackfillResult } from '../sync/index.ts';
-import { ZuoraClient } from '../zuora/index.ts';
 import { backfillDryRun, formatDryRun, openWarehouseReadOnly } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
 
 const DEFAULT_WINDOW = '30d';
@@ -97,15 +96,7 @@ async function runForReal(
   try {
     sources = await resolveSources([configured], ctx.logger);
     const pipeline = sources.pipelines[0] ?? configured;
-    const client = new ZuoraClient({
-      baseUrl: pipeline.source.baseUrl,
-      clientId: pipeline.source.clientId,
-      clientSecret: pipeline.source.clientSecret,
-      ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
-      logger: ctx.logger.child({ pipeline: pipeline.name }),
-      signal: abort.signal,
-      ...(pipeline.source.baseUrl.startsWith('http://127.0.0.1') ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
-    });
+    const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), abort.signal);
     let skippedAtStart: number | undefined;
     let drawn = false;
     result = await runBackfill({ warehouse, client, schema, jobBudget }, pipeline, {
@@ -113,7 +104,7 @@ async function runForReal(
       logger: ctx.logger,
       tempDir,
       signal: abort.signal,
-      ...(pipeline.source.baseUrl.startsWith('http://127.0.0.1') ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
+      ...(pollBoundsFor(pipeline.source.baseUrl) ? { poll: pollBoundsFor(pipeline.source.baseUrl) } : {}),
       onProgress: (p) => {
         // The first report comes before any work: its windows were loaded by earlier runs.
         skippedAtStart ??= p.windowsDone;

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/index.ts';
 import type { Config, PipelineConfig } from '../config/types.ts';
 import { migrate, openWarehouse, type Warehouse } from '../db/index.ts';
 import type { Logger } from '../log.ts';
+import { ZuoraClient } from '../zuora/index.ts';
 
 export const DEFAULT_CONFIG = 'pipelines.yaml';
 
@@ -59,4 +60,23 @@ export async function resolveSources(pipelines: PipelineConfig[], logger: Logger
     ),
     close: () => emulator.close(),
   };
+}
+
+/** Poll bounds: the built-in or a local emulator answers in milliseconds, Zuora in seconds to hours. */
+export function pollBoundsFor(baseUrl: string): { minIntervalMs: number; maxIntervalMs: number } | undefined {
+  return /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(baseUrl) ? { minIntervalMs: 100, maxIntervalMs: 1000 } : undefined;
+}
+
+/** The AQuA client for one pipeline's source, with the same settings in every command. */
+export function zuoraClientFor(pipeline: PipelineConfig, logger: Logger, signal: AbortSignal | undefined): ZuoraClient {
+  const poll = pollBoundsFor(pipeline.source.baseUrl);
+  return new ZuoraClient({
+    baseUrl: pipeline.source.baseUrl,
+    clientId: pipeline.source.clientId,
+    clientSecret: pipeline.source.clientSecret,
+    ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
+    logger,
+    ...(signal ? { signal } : {}),
+    ...(poll ? { poll } : {}),
+  });
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runBackfill } from '../sync/index.ts';
 import { runReconcile, type ReconcileObjectResult } from '../verify/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
 import { clientsFor, interruptible, selectPipelines } from './verify.ts';
 
@@ -23,7 +23,7 @@ export async function reconcileCommand(values: Record<string, unknown>, ctx: Com
     sources = await resolveSources(selected, ctx.logger);
     for (const pipeline of sources.pipelines) {
       const { client, dataQuery } = clientsFor(pipeline, ctx.logger, stop.signal);
-      const local = pipeline.source.baseUrl.startsWith('http://127.0.0.1');
+      const poll = pollBoundsFor(pipeline.source.baseUrl);
       results.push(
         ...(await runReconcile({ warehouse, dataQuery, client, schema: config.warehouse.schema, logger: ctx.logger }, pipeline, {
           objects,
@@ -31,7 +31,7 @@ export async function reconcileCommand(values: Record<string, unknown>, ctx: Com
           backfill: runBackfill,
           tempDir,
           signal: stop.signal,
-          ...(local ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
+          ...(poll ? { poll } : {}),
         })),
       );
     }

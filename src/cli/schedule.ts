@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Scheduler, startStatusServer, type StatusServer } from '../scheduler/index.ts';
 import { runPipeline } from '../sync/index.ts';
-import { ZuoraClient } from '../zuora/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, readConfig, resolveSources, type Sources } from './common.ts';
+import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources, zuoraClientFor } from './common.ts';
 
 export const DEFAULT_GRACE_SECONDS = 30;
 export const DEFAULT_LEASE_SECONDS = 60;
@@ -87,17 +86,9 @@ export async function scheduleCommand(values: Record<string, unknown>, ctx: Comm
       logger: log,
       leaseMs,
       run: (pipeline, { signal }) => {
-        const loopback = /^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(pipeline.source.baseUrl);
-        const client = new ZuoraClient({
-          baseUrl: pipeline.source.baseUrl,
-          clientId: pipeline.source.clientId,
-          clientSecret: pipeline.source.clientSecret,
-          ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
-          logger: log.child({ pipeline: pipeline.name }),
-          signal,
-          ...(loopback ? { poll: { minIntervalMs: 100, maxIntervalMs: 500 } } : {}),
-        });
-        return runPipeline({ warehouse, client, schema }, pipeline, { kind: 'scheduled', logger: log, signal, tempDir });
+        const client = zuoraClientFor(pipeline, log.child({ pipeline: pipeline.name }), signal);
+        const poll = pollBoundsFor(pipeline.source.baseUrl);
+        return runPipeline({ warehouse, client, schema }, pipeline, { kind: 'scheduled', logger: log, signal, tempDir, ...(poll ? { poll } : {}) });
       },
     });
     if (port !== undefined) {

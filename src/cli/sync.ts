@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, errorMessage, InterruptedError } from '../errors.ts';
 import { runPipeline, type PipelineRunResult } from '../sync/index.ts';
-import { ZuoraClient } from '../zuora/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatDryRun, openWarehouseReadOnly, syncDryRun } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { createProgress } from './progress.ts';
@@ -54,17 +53,11 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
     sources = await resolveSources(selected, ctx.logger);
     for (const pipeline of sources.pipelines) {
       if (abort.signal.aborted) break;
-      const client = new ZuoraClient({
-        baseUrl: pipeline.source.baseUrl,
-        clientId: pipeline.source.clientId,
-        clientSecret: pipeline.source.clientSecret,
-        ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
-        logger: ctx.logger.child({ pipeline: pipeline.name }),
-        signal: abort.signal,
-        ...(pipeline.source.baseUrl.startsWith('http://127.0.0.1') ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
-      });
+      const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), abort.signal);
       const progress = createProgress(`[${pipeline.name}] staging`);
+      const poll = pollBoundsFor(pipeline.source.baseUrl);
       const result = await runPipeline({ warehouse, client, schema: config.warehouse.schema, jobBudget }, pipeline, {
+        ...(poll ? { poll } : {}),
         kind: 'manual',
         logger: ctx.logger,
         signal: abort.signal,

@@ -3,9 +3,9 @@ import { ConfigError, InterruptedError } from '../errors.ts';
 import type { Config, PipelineConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { runVerify, type VerifyObjectResult } from '../verify/index.ts';
-import { DataQueryClient, ZuoraClient } from '../zuora/index.ts';
+import { DataQueryClient, type ZuoraClient } from '../zuora/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, readConfig, resolveSources } from './common.ts';
+import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
 
 /** The pipelines named by --pipeline (one name), or all of them. */
@@ -22,22 +22,10 @@ export function selectPipelines(config: Config, values: Record<string, unknown>)
 }
 
 export function clientsFor(pipeline: PipelineConfig, logger: Logger, signal: AbortSignal): { client: ZuoraClient; dataQuery: DataQueryClient } {
-  const local = pipeline.source.baseUrl.startsWith('http://127.0.0.1');
+  const poll = pollBoundsFor(pipeline.source.baseUrl);
   const log = logger.child({ pipeline: pipeline.name });
-  const client = new ZuoraClient({
-    baseUrl: pipeline.source.baseUrl,
-    clientId: pipeline.source.clientId,
-    clientSecret: pipeline.source.clientSecret,
-    ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
-    logger: log,
-    signal,
-    ...(local ? { poll: { minIntervalMs: 200, maxIntervalMs: 2000 } } : {}),
-  });
-  const dataQuery = new DataQueryClient(client, {
-    logger: log,
-    signal,
-    ...(local ? { poll: { minIntervalMs: 100, maxIntervalMs: 1000 } } : {}),
-  });
+  const client = zuoraClientFor(pipeline, log, signal);
+  const dataQuery = new DataQueryClient(client, { logger: log, signal, ...(poll ? { poll } : {}) });
   return { client, dataQuery };
 }
 

@@ -17,6 +17,7 @@ export interface ResolvedOptions {
   segmentSize: number;
   timing: EmulatorTiming;
   fileRetentionMs: number;
+  renderFilesAhead: boolean;
   concurrencyLimit: number;
   concurrencyLimitStatus: 200 | 429;
   tokenTtlSeconds: number;
@@ -76,6 +77,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
       queuedMs: positive('timing.queuedMs', options.timing?.queuedMs, 300, 0),
       executingMs: positive('timing.executingMs', options.timing?.executingMs, 700, 0),
     },
+    renderFilesAhead: options.renderFilesAhead ?? false,
     fileRetentionMs: positive('fileRetentionMs', options.fileRetentionMs, 3 * 86_400_000),
     concurrencyLimit: positive('concurrencyLimit', options.concurrencyLimit, 50),
     concurrencyLimitStatus: options.concurrencyLimitStatus ?? 200,

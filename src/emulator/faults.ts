@@ -1,5 +1,8 @@
 // Injectable faults: a list of armed faults, each firing `times` times on the requests or jobs it matches.
 import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import yauzl from 'yauzl';
+import yazl from 'yazl';
 import type { Fault, FaultKind, FaultRoute } from './types.ts';
 
 interface ArmedFault {
@@ -65,7 +68,12 @@ const KINDS: readonly FaultKind[] = [
   'expired-file',
   'submit-error',
   'expire-tokens',
+  'corrupt-file',
+  'wrong-record-count',
+  'wrong-header',
 ];
+
+const CORRUPT_MODES = ['unbalanced-quote', 'nul-byte', 'truncate-gzip', 'zip-entries'];
 
 /** Rejects malformed faults early (they usually arrive as JSON over /__admin). */
 export function validateFault(fault: Fault): void {
@@ -84,4 +92,82 @@ export function validateFault(fault: Fault): void {
   if (fault.kind === 'slow' && !(fault.bytesPerSecond > 0)) {
     throw new Error('fault slow: bytesPerSecond must be a number > 0');
   }
+  if (fault.kind === 'corrupt-file') {
+    if (!CORRUPT_MODES.includes(fault.mode)) {
+      throw new Error(`fault corrupt-file: mode must be one of ${CORRUPT_MODES.join(', ')}, got ${JSON.stringify(fault.mode)}`);
+    }
+    if (fault.mode === 'zip-entries' && fault.entries !== 0 && fault.entries !== 2) {
+      throw new Error('fault corrupt-file: mode zip-entries needs entries: 0 or 2');
+    }
+  }
+  if (fault.kind === 'wrong-record-count' && !(Number.isInteger(fault.delta) && fault.delta !== 0)) {
+    throw new Error('fault wrong-record-count: delta must be a non-zero integer');
+  }
+}
+
+type FileFault = Extract<Fault, { kind: 'corrupt-file' | 'wrong-header' }>;
+
+/**
+ * Damages a whole encoded result file (csv, .csv.gz or .zip, told apart by `filename`) the way `fault` asks. The
+ * CSV inside is decoded, edited and encoded again, so only the intended damage is visible to the client.
+ */
+export async function damageFile(fault: FileFault, body: Buffer, filename: string): Promise<Buffer> {
+  if (fault.kind === 'corrupt-file' && fault.mode === 'truncate-gzip') {
+    const gzipped = filename.endsWith('.gz') ? body : gzipSync(await decodeCsv(body, filename));
+    return gzipped.subarray(0, Math.floor(gzipped.length / 2));
+  }
+  const csv = (await decodeCsv(body, filename)).toString('utf8');
+  if (fault.kind === 'corrupt-file' && fault.mode === 'zip-entries') {
+    const files = fault.entries === 2 ? [['part_1.csv', csv], ['part_2.csv', csv]] : [];
+    return zipOf(files as [string, string][]);
+  }
+  const lines = csv.split('\n');
+  const lastRow = lines.length - (lines.at(-1) === '' ? 2 : 1);
+  if (fault.kind === 'wrong-header') {
+    const header = (lines[0] ?? '').split(',');
+    header[header.length - 1] = 'Unexpected.Column';
+    lines[0] = header.join(',');
+  } else if (fault.mode === 'unbalanced-quote') {
+    if (lastRow >= 1) lines[lastRow] = `"${(lines[lastRow] ?? '').replaceAll('"', '')}`;
+  } else if (fault.mode === 'nul-byte') {
+    if (lines.length > 1) lines[1] = `${(lines[1] ?? '').slice(0, 1)}\u0000${(lines[1] ?? '').slice(1)}`;
+  }
+  const edited = Buffer.from(lines.join('\n'), 'utf8');
+  if (filename.endsWith('.gz')) return gzipSync(edited);
+  if (filename.endsWith('.zip')) return zipOf([[filename.replace(/(_\d+)?\.zip$/, '.csv'), edited.toString('utf8')]]);
+  return edited;
+}
+
+async function decodeCsv(body: Buffer, filename: string): Promise<Buffer> {
+  if (filename.endsWith('.gz')) return gunzipSync(body);
+  if (!filename.endsWith('.zip')) return body;
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.fromBuffer(body, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
+  );
+  return new Promise<Buffer>((resolve, reject) => {
+    zip.once('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.once('end', () => resolve(Buffer.concat(chunks)));
+        stream.once('error', reject);
+      });
+    });
+    zip.once('end', () => resolve(Buffer.alloc(0)));
+    zip.once('error', reject);
+    zip.readEntry();
+  });
+}
+
+function zipOf(files: [string, string][]): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, text] of files) zip.addBuffer(Buffer.from(text, 'utf8'), name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    zip.outputStream.once('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.once('error', reject);
+  });
 }

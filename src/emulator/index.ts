@@ -5,6 +5,7 @@ export { connectAdmin } from './admin.ts';
 export type { RemoteEmulatorAdmin } from './admin.ts';
 export type {
   BatchSummary,
+  CorruptMode,
   Emulator,
   EmulatorAdmin,
   EmulatorClock,

@@ -1,14 +1,15 @@
 // AQuA jobs: submit validation, stateful sessions (full vs incremental per query), the job lifecycle, and the
-// result files rendered lazily from each job's snapshot.
+// result files rendered from each job's snapshot once and then served from an on-disk cache.
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import yazl from 'yazl';
 import { compileQuery, renderCsv } from './data.ts';
 import { ZoqlError } from './model.ts';
-import type { CompiledQuery, Snapshot, Tenant } from './model.ts';
+import type { CompiledQuery, Snapshot, Tenant, Value } from './model.ts';
 import type { Clock, ResolvedOptions } from './context.ts';
 import { hexId } from './context.ts';
 import type { FaultRegistry } from './faults.ts';
+import { FileCache } from './file-cache.ts';
 import { formatIsoUtc, formatWallTime, parseWallTime } from './time.ts';
 import type { JobSummary } from './types.ts';
 
@@ -200,6 +201,8 @@ function parseQueryItem(raw: unknown): ParsedQuery {
   return { name: (q.name as string | undefined) ?? '', query: q.query, type, apiVersion, deleted };
 }
 
+type ResultRow = { values: Value[]; deleted: boolean };
+
 export interface FileBody {
   contentType: string;
   filename: string;
@@ -213,6 +216,7 @@ export class AquaService {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly compiled = new Map<string, CompiledQuery>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly cache = new FileCache();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -255,6 +259,7 @@ export class AquaService {
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.cache.close();
   }
 
   private later(ms: number, fn: () => void): void {
@@ -572,6 +577,21 @@ export class AquaService {
       job.message = errorMessage('90029');
       for (const b of job.batches) b.status = 'cancelled';
     } else {
+      if (job.abort === undefined && this.options.renderFilesAhead) {
+        // Like Zuora, the job reports completed only once its files exist: rendered now, served from disk later.
+        this.renderAhead(job, now).then(
+          () => {
+            job.finishedAt = this.clock.now();
+            this.settle(job, 'completed');
+          },
+          (error: unknown) => {
+            job.errorCode = '90029';
+            job.message = `rendering the result files failed: ${error instanceof Error ? error.message : String(error)}`;
+            this.settle(job, 'error');
+          },
+        );
+        return;
+      }
       job.batches.forEach((b, i) => {
         if (job.abort !== undefined && i >= job.abort.index) {
           b.status = i === job.abort.index ? 'aborted' : 'cancelled';
@@ -582,6 +602,49 @@ export class AquaService {
       });
       job.status = job.abort === undefined ? 'completed' : 'aborted';
     }
+    this.settle(job, job.status);
+  }
+
+  /**
+   * Completes every batch in one pass over its rows: they are counted while they are rendered into the cache,
+   * a new segment file starting every segmentSize rows (instead of one pass to count and one per segment).
+   */
+  private async renderAhead(job: AquaJob, now: number): Promise<void> {
+    for (const [index, b] of job.batches.entries()) {
+      const compiled = this.compiledFor(job, index);
+      b.segmented = this.segmentedBatch(job, b, compiled);
+      // A restart in the middle of rendering runs this again: forget the files of the first attempt.
+      for (const id of b.fileIds) {
+        this.files.delete(id);
+        this.cache.delete(id);
+      }
+      b.fileIds = [];
+      const iterator = compiled.rows(this.snapshotFor(job), this.rowOptions(b))[Symbol.iterator]();
+      let next = iterator.next();
+      const size = b.segmented ? this.options.segmentSize : Number.POSITIVE_INFINITY;
+      let count = 0;
+      function* segmentRows(): Generator<ResultRow> {
+        for (let n = 0; n < size && next.done !== true; n++) {
+          const row = next.value;
+          next = iterator.next();
+          count += 1;
+          yield row;
+        }
+      }
+      for (let s = 0; s === 0 || next.done !== true; s++) {
+        const id = this.addFile(job, index, b.segmented ? s : undefined, now);
+        const file = this.describeFile(id, segmentRows());
+        if (file !== undefined) await this.cache.fill(id, file.render());
+      }
+      b.recordCount = count;
+      b.status = 'completed';
+    }
+  }
+
+  /** Records the job's final status and, for a completed stateful job, moves its session forward. */
+  private settle(job: AquaJob, status: JobStatus): void {
+    if (job.status !== 'executing' && job.status !== status) return; // cancelled meanwhile
+    job.status = status;
     if (job.status === 'completed' && job.partner !== null && job.project !== null && job.mode === 'stateful') {
       const key = sessionKey(job.partner, job.project);
       const session = this.sessions.get(key) ?? { marker: undefined, lastRequestAt: job.submittedAt, queries: {}, lastCompletedJobId: undefined };
@@ -603,13 +666,20 @@ export class AquaService {
     for (const _row of compiled.rows(this.snapshotFor(job), this.rowOptions(b))) count += 1;
     b.recordCount = count;
     b.status = 'completed';
-    b.segmented = this.options.segmentation && job.mode === 'stateful' && b.full && !compiled.usesFunctions && !compiled.usesAliases;
+    b.segmented = this.segmentedBatch(job, b, compiled);
     const fileCount = b.segmented ? Math.max(1, Math.ceil(count / this.options.segmentSize)) : 1;
-    for (let s = 0; s < fileCount; s++) {
-      const file: FileRecord = { id: hexId(), jobId: job.id, batchIndex: index, segment: b.segmented ? s : undefined, createdAt: now, expired: false };
-      this.files.set(file.id, file);
-      b.fileIds.push(file.id);
-    }
+    for (let s = 0; s < fileCount; s++) this.addFile(job, index, b.segmented ? s : undefined, now);
+  }
+
+  private segmentedBatch(job: AquaJob, b: AquaBatch, compiled: CompiledQuery): boolean {
+    return this.options.segmentation && job.mode === 'stateful' && b.full && !compiled.usesFunctions && !compiled.usesAliases;
+  }
+
+  private addFile(job: AquaJob, batchIndex: number, segment: number | undefined, now: number): string {
+    const file: FileRecord = { id: hexId(), jobId: job.id, batchIndex, segment, createdAt: now, expired: false };
+    this.files.set(file.id, file);
+    job.batches[batchIndex]?.fileIds.push(file.id);
+    return file.id;
   }
 
   private rowOptions(b: AquaBatch): { window?: { since: number; until: number }; includeDeleted: boolean } {
@@ -720,7 +790,10 @@ export class AquaService {
   // ---- files ----
 
   expireFiles(): void {
-    for (const f of this.files.values()) f.expired = true;
+    for (const f of this.files.values()) {
+      f.expired = true;
+      this.cache.delete(f.id);
+    }
     this.persist();
   }
 
@@ -733,36 +806,55 @@ export class AquaService {
     return f.expired || this.clock.now() - f.createdAt >= this.options.fileRetentionMs;
   }
 
-  /** Renders the file from the job's snapshot (nothing is kept in memory between downloads). */
+  /** Serves the file from the on-disk cache, rendering it from the job's snapshot on the first download. */
   openFile(id: string): FileBody | undefined {
+    const file = this.describeFile(id);
+    if (file === undefined) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    const stream = this.cache.read(id) ?? this.cache.tee(id, file.render());
+    return { contentType: file.contentType, filename: file.filename, stream };
+  }
+
+  /** What a download of the file sends; `render` streams it from the job's snapshot (nothing kept in memory). */
+  private describeFile(id: string, given?: Iterable<ResultRow>): { contentType: string; filename: string; render: () => Readable } | undefined {
     const f = this.files.get(id);
     if (f === undefined || this.isExpired(f)) return undefined;
     const job = this.jobs.get(f.jobId);
     const batch = job?.batches[f.batchIndex];
     if (job === undefined || batch === undefined) return undefined;
-    const compiled = this.compiledFor(job, f.batchIndex);
-    const rows = compiled.rows(this.snapshotFor(job), this.rowOptions(batch));
-    const size = this.options.segmentSize;
-    const selected = f.segment === undefined ? rows : sliceRows(rows, f.segment * size, (f.segment + 1) * size);
-    const csv = renderCsv(selected, compiled.columns, {
-      useQueryLabels: job.useQueryLabels,
-      dateTimeUtc: job.dateTimeUtc,
-      nullReplacement: job.nullReplacement,
-      deleted: batch.deleted === undefined ? undefined : { column: batch.deleted.column, format: batch.deleted.format },
-      tenantZone: this.options.tenantZone,
-    }, compiled.baseObject);
     const base = batch.name === '' ? job.id : batch.name;
     const suffix = f.segment === undefined ? '' : `_${f.segment + 1}`;
+    const csv = (): Readable => {
+      const compiled = this.compiledFor(job, f.batchIndex);
+      const size = this.options.segmentSize;
+      let selected = given;
+      if (selected === undefined) {
+        const rows = compiled.rows(this.snapshotFor(job), this.rowOptions(batch));
+        selected = f.segment === undefined ? rows : sliceRows(rows, f.segment * size, (f.segment + 1) * size);
+      }
+      return renderCsv(selected, compiled.columns, {
+        useQueryLabels: job.useQueryLabels,
+        dateTimeUtc: job.dateTimeUtc,
+        nullReplacement: job.nullReplacement,
+        deleted: batch.deleted === undefined ? undefined : { column: batch.deleted.column, format: batch.deleted.format },
+        tenantZone: this.options.tenantZone,
+      }, compiled.baseObject);
+    };
     if (job.format === 'gzip') {
-      return { contentType: 'application/x-gzip;charset=UTF-8', filename: `${base}${suffix}.csv.gz`, stream: csv.pipe(createGzip()) };
+      return { contentType: 'application/x-gzip;charset=UTF-8', filename: `${base}${suffix}.csv.gz`, render: () => csv().pipe(createGzip()) };
     }
     if (job.format === 'zip') {
-      const zip = new yazl.ZipFile();
-      zip.addReadStream(csv, `${base}.csv`, { mtime: new Date(job.finishedAt ?? this.clock.now()) });
-      zip.end();
-      return { contentType: 'application/zip;charset=UTF-8', filename: `${base}${suffix}.zip`, stream: Readable.from(zip.outputStream) };
+      const render = (): Readable => {
+        const zip = new yazl.ZipFile();
+        zip.addReadStream(csv(), `${base}.csv`, { mtime: new Date(job.finishedAt ?? this.clock.now()) });
+        zip.end();
+        return Readable.from(zip.outputStream);
+      };
+      return { contentType: 'application/zip;charset=UTF-8', filename: `${base}${suffix}.zip`, render };
     }
-    return { contentType: 'text/csv;charset=UTF-8', filename: `${base}${suffix}.csv`, stream: csv };
+    return { contentType: 'text/csv;charset=UTF-8', filename: `${base}${suffix}.csv`, render: csv };
   }
 }
 

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { describeIndexXml, describeXml } from './data.ts';
 import type { Tenant } from './model.ts';
 import type { Clock, ResolvedOptions } from './context.ts';
-import type { FaultRegistry } from './faults.ts';
+import { damageFile, type FaultRegistry } from './faults.ts';
 import type { AquaService, FileBody, Reply } from './jobs.ts';
 import type { DataQueryService } from './data-query.ts';
 import type { FaultRoute, RequestLogEntry } from './types.ts';
@@ -138,7 +138,7 @@ export class EmulatorServer {
     }
     if ((m = new RegExp(`^${aq}/batch-query/jobs/([^/]+)$`).exec(path))) {
       const id = decodeURIComponent(m[1] ?? '');
-      if (method === 'GET') return { route: 'job', handle: () => reply(aqua.get(id))() };
+      if (method === 'GET') return { route: 'job', handle: () => reply(this.miscount(aqua.get(id)))() };
       if (method === 'DELETE') return { route: 'job', handle: () => reply(aqua.cancel(id))() };
     }
     if ((m = /^\/v1\/files\/([^/]+)\/status$/.exec(path)) && method === 'GET') {
@@ -280,6 +280,19 @@ export class EmulatorServer {
       );
       return;
     }
+    const damage = this.deps.faults.take('corrupt-file') ?? this.deps.faults.take('wrong-header');
+    if (damage !== undefined) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of file.stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      const damaged = await damageFile(damage, Buffer.concat(chunks), file.filename);
+      res.writeHead(200, {
+        'Content-Type': file.contentType,
+        'Content-Disposition': `attachment; filename="${file.filename}"`,
+        'Content-Length': String(damaged.length),
+      });
+      res.end(damaged);
+      return;
+    }
     const reset = this.deps.faults.take('reset');
     const slow = this.deps.faults.take('slow');
     res.writeHead(200, {
@@ -287,6 +300,17 @@ export class EmulatorServer {
       'Content-Disposition': `attachment; filename="${file.filename}"`,
     });
     await pumpBody(file.stream, res, reset?.afterBytes, slow?.bytesPerSecond);
+  }
+
+  /** Applies a `wrong-record-count` fault to a completed job's status (the files stay as they are). */
+  private miscount(r: Reply): Reply {
+    const body = r.body as { status?: unknown; batches?: { recordCount: number }[] } | undefined;
+    const first = body?.batches?.[0];
+    if (r.status !== 200 || body?.status !== 'completed' || first === undefined) return r;
+    const fault = this.deps.faults.take('wrong-record-count');
+    if (fault === undefined) return r;
+    const batches = body.batches?.map((b, i) => (i === 0 ? { ...b, recordCount: b.recordCount + fault.delta } : b));
+    return { ...r, body: { ...body, batches } };
   }
 
   // ---- response helpers ----

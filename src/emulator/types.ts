@@ -22,6 +22,11 @@ export interface EmulatorOptions {
   segmentation?: boolean;
   segmentSize?: number;
   timing?: Partial<EmulatorTiming>;
+  /**
+   * Render every result file to the on-disk cache before the job reports `completed` (default false: a file is
+   * rendered during its first download). Benchmarks use it so downloads measure the client, not the renderer.
+   */
+  renderFilesAhead?: boolean;
   /** Result file retention on the emulator clock. */
   fileRetentionMs?: number;
   /** Jobs in submitted+executing per mode (stateful / stateless) before 90028. */
@@ -66,7 +71,18 @@ export type Fault =
   | (FaultCommon & { kind: 'expired-file' })
   | (FaultCommon & { kind: 'submit-error'; errorCode: string; message: string })
   /** On the next matching request every issued token becomes invalid (that request gets 401). */
-  | (FaultCommon & { kind: 'expire-tokens'; route?: FaultRoute });
+  | (FaultCommon & { kind: 'expire-tokens'; route?: FaultRoute })
+  /**
+   * The next file download serves a damaged file: an unclosed quote in the last row, a NUL byte in the first row,
+   * the encoded body cut in half (`truncate-gzip`), or a zip holding `entries` (0 or 2) files.
+   */
+  | (FaultCommon & { kind: 'corrupt-file'; mode: CorruptMode; entries?: 0 | 2 })
+  /** The next `completed` job status reports `delta` more rows on its first batch than its files hold. */
+  | (FaultCommon & { kind: 'wrong-record-count'; delta: number })
+  /** The next file download has a header whose last column is not one the query selected. */
+  | (FaultCommon & { kind: 'wrong-header' });
+
+export type CorruptMode = 'unbalanced-quote' | 'nul-byte' | 'truncate-gzip' | 'zip-entries';
 
 export type FaultKind = Fault['kind'];
 

@@ -10,7 +10,7 @@
 // A run that finds an unfinished job resumes it from whichever step it reached.
 import { randomUUID } from 'node:crypto';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, DataError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
+import { AquasyncError, DataError, WarehouseError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
 import { buildJobRequest, watermarkFromJob } from '../plan/index.ts';
 import type { ZuoraClient } from '../zuora/index.ts';
 import type { Warehouse } from '../db/index.ts';
@@ -81,23 +81,44 @@ export async function runPipeline(
       const run = new PipelineRun(ctx, pipeline, options, log, runId, crash);
       const outcome = await run.execute(stored ?? pipeline.startDate);
       Object.assign(result, outcome, { ok: true });
-    } catch (error) {
+    } catch (thrown) {
+      if (thrown instanceof SimulatedCrash) throw thrown;
+      const error = asRunError(thrown);
       result.error = error;
-      if (error instanceof SimulatedCrash) throw error;
-      await state.finishRun(db, runId, {
-        status: 'failed',
-        rowsLoaded: 0,
-        watermarkBefore: stored ?? null,
-        watermarkAfter: stored ?? null,
-        error: { code: error instanceof AquasyncError ? error.code : 'INTERNAL', message: errorMessage(error) },
-      });
       log.error(`run failed: ${errorMessage(error)}`);
+      try {
+        await state.finishRun(db, runId, {
+          status: 'failed',
+          rowsLoaded: 0,
+          watermarkBefore: stored ?? null,
+          watermarkAfter: stored ?? null,
+          error: { code: error instanceof AquasyncError ? error.code : 'INTERNAL', message: errorMessage(error) },
+        });
+      } catch (recordError) {
+        // The warehouse itself is down: the run stays "running" and the next run marks it abandoned.
+        log.warn(`could not record the failed run: ${errorMessage(recordError)}`);
+      }
     }
   } finally {
     await lock.release();
   }
   result.durationMs = Date.now() - started;
   return result;
+}
+
+/** Errors from the pg driver (connection lost, server shutting down) become WarehouseErrors with a hint. */
+function asRunError(error: unknown): unknown {
+  if (error instanceof AquasyncError || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  const fromPostgres = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  const connection = /Connection terminated|ECONNRESET|ECONNREFUSED|connection (lost|closed)|shutting down|terminating connection/i.test(error.message);
+  if (!fromPostgres && !connection) return error;
+  return new WarehouseError(`the warehouse Postgres failed: ${error.message}`, {
+    hint: 'nothing was half-applied (the transaction rolled back); run again once the database is reachable',
+    context: { sqlstate: typeof code === 'string' ? code : undefined },
+    cause: error,
+    retryable: true,
+  });
 }
 
 class PipelineRun {

@@ -32,6 +32,7 @@ describe('migrate', () => {
   it('runs concurrently from two pools without error', async () => {
     await Promise.all([migrate(first.db), migrate(second.db)]);
     expect(await tablesIn('aquasync')).toEqual([
+      'backfill_windows',
       'batches',
       'events',
       'files',
@@ -39,6 +40,8 @@ describe('migrate', () => {
       'kysely_migration',
       'kysely_migration_lock',
       'runs',
+      'schedule_slots',
+      'verifications',
       'watermarks',
     ]);
     expect(await tablesIn('public')).toEqual([]);

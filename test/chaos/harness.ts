@@ -1,0 +1,260 @@
+// Shared by the chaos, bad-input and secret tests (and scripts/chaos.ts): the aquasync CLI as a child process, a
+// pipelines.yaml for an emulator, and checks of the warehouse against the emulator's truth that report differences
+// as strings instead of asserting, so the chaos script can print them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import type pg from 'pg';
+import { OBJECTS } from '../../src/emulator/schema.ts';
+import type { StoredRow, Value } from '../../src/emulator/model.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = join(ROOT, 'bin/aquasync.js');
+
+export interface CliOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  done: Promise<CliOutcome>;
+}
+
+/** Spawns `aquasync <args>`; `onLine` sees every stdout/stderr line as it arrives (for phase detection). */
+export function aquasync(args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): CliRun {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  const feed = (text: string): void => {
+    if (!onLine) return;
+    partial += text;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  };
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    feed(d.toString());
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    feed(d.toString());
+  });
+  const done = new Promise<CliOutcome>((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+/** The environment of the child: this database, this home, no stray Zuora/PG settings. */
+export function cliEnv(home: string, databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AQUASYNC_HOME: home, DATABASE_URL: databaseUrl };
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('ZUORA_') || key.startsWith('PG')) delete env[key];
+  }
+  return { ...env, ...extra };
+}
+
+export const ACCOUNT_FIELDS = ['Id', 'Name', 'Balance', 'Status', 'AutoPay', 'BillCycleDay', 'Notes', 'UpdatedDate'];
+export const ITEM_FIELDS = ['Id', 'ChargeAmount', 'ChargeDate', 'Quantity', 'UpdatedDate'];
+
+export interface PipelineYaml {
+  name: string;
+  project?: string;
+  format?: 'csv' | 'gzip' | 'zip';
+  lookback?: number;
+  partner?: string;
+  /** Replaces the Account field list. */
+  accountFields?: string[];
+  /** Extra keys for the pipeline-level `source:` map (YAML lines, already indented by 6). */
+  source?: string[];
+}
+
+/** A pipelines.yaml syncing Account and InvoiceItem of an emulator; `${VAR}` references stay for the CLI to resolve. */
+export function configYaml(
+  source: { baseUrl: string; clientId: string; clientSecret: string },
+  pipelines: PipelineYaml[],
+  schema = 'zuora',
+): string {
+  const blocks = pipelines.map(
+    (p) => `  - name: ${p.name}
+    schedule: "0 2 * * *"
+    partner: ${p.partner ?? 'aquasync'}
+    project: ${p.project ?? `p-${p.name}`}
+    format: ${p.format ?? 'gzip'}
+    lookback: ${p.lookback ?? 0}
+    startDate: "2000-01-01T00:00:00Z"
+${p.source?.length ? `    source:\n${p.source.join('\n')}\n` : ''}    objects:
+      - name: Account
+        fields: [${(p.accountFields ?? ACCOUNT_FIELDS).join(', ')}]
+        deletes: soft
+      - name: InvoiceItem
+        fields: [${ITEM_FIELDS.join(', ')}]
+        deletes: soft
+`,
+  );
+  return `source:
+  baseUrl: ${source.baseUrl}
+  clientId: ${source.clientId}
+  clientSecret: ${source.clientSecret}
+warehouse:
+  schema: ${schema}
+pipelines:
+${blocks.join('')}`;
+}
+
+// ---- comparison with the emulator's truth (kept independent of the code under test) ----
+
+function snake(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+function fieldTypes(object: string, fields: string[]): { name: string; type: string }[] {
+  const def = OBJECTS.find((o) => o.name === object);
+  if (!def) throw new Error(`emulator has no object ${object}`);
+  return fields.map((name) => ({ name, type: def.fields.find((f) => f.name === name)?.type ?? 'text' }));
+}
+
+function normaliseNumber(text: string): string {
+  if (!text.includes('.')) return text.replace(/^(-?)0+(\d)/, '$1$2');
+  return text.replace(/0+$/, '').replace(/\.$/, '').replace(/^(-?)0+(\d)/, '$1$2');
+}
+
+function truthValue(value: Value, type: string): unknown {
+  if (value === null || value === '') return null;
+  if (type === 'datetime') return Math.floor(Number(value) / 1000) * 1000;
+  if (type === 'boolean') return value === true || value === 'true';
+  if (type === 'decimal' || type === 'integer') return normaliseNumber(String(value));
+  return String(value);
+}
+
+function warehouseValue(value: unknown, type: string): unknown {
+  if (value === null || value === undefined) return null;
+  if (type === 'datetime') return (value as Date).getTime();
+  if (type === 'date') return typeof value === 'string' ? value : (value as Date).toISOString().slice(0, 10);
+  if (type === 'decimal' || type === 'integer') return normaliseNumber(String(value));
+  return value;
+}
+
+export interface TableCheck {
+  object: string;
+  table: string;
+  fields: string[];
+}
+
+export const TABLES: TableCheck[] = [
+  { object: 'Account', table: 'account', fields: ACCOUNT_FIELDS },
+  { object: 'InvoiceItem', table: 'invoice_item', fields: ITEM_FIELDS },
+];
+
+export interface DiffOptions {
+  /** Only rows whose last change is before this instant must be present and equal (watermark check). */
+  changedBefore?: number;
+}
+
+/**
+ * Differences between one warehouse table and the truth: missing or extra live rows, any column that differs, a
+ * deleted row not flagged, duplicate keys. Returns [] when they agree.
+ */
+export async function diffTable(
+  pool: pg.Pool,
+  schema: string,
+  check: TableCheck,
+  truth: StoredRow[],
+  options: DiffOptions = {},
+): Promise<{ problems: string[]; compared: number }> {
+  const problems: string[] = [];
+  const exists = await pool.query('select 1 from pg_tables where schemaname = $1 and tablename = $2', [schema, check.table]);
+  const rows: Record<string, unknown>[] = exists.rowCount
+    ? (await pool.query(`select * from "${schema}"."${check.table}"`)).rows
+    : [];
+  const byId = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const id = String(row.id);
+    if (byId.has(id)) problems.push(`${check.table}: duplicate key ${id}`);
+    byId.set(id, row);
+  }
+  const types = fieldTypes(check.object, check.fields);
+  const cutoff = options.changedBefore;
+  let compared = 0;
+  for (const row of truth) {
+    const id = String(row.values.Id);
+    const lastChange = Math.max(row.updatedAt, row.deletedAt ?? 0);
+    if (cutoff !== undefined && lastChange >= cutoff) continue;
+    const got = byId.get(id);
+    compared++;
+    if (row.deletedAt !== undefined) {
+      if (got && got._aquasync_deleted !== true) problems.push(`${check.table}: row ${id} was deleted in Zuora but is not flagged`);
+      continue;
+    }
+    if (!got) {
+      problems.push(`${check.table}: row ${id} is missing`);
+      continue;
+    }
+    if (got._aquasync_deleted !== false) problems.push(`${check.table}: live row ${id} is flagged deleted`);
+    for (const field of types) {
+      const want = truthValue(row.values[field.name] ?? null, field.type);
+      const have = warehouseValue(got[snake(field.name)], field.type);
+      if (JSON.stringify(want) !== JSON.stringify(have)) {
+        problems.push(`${check.table}.${snake(field.name)} of ${id}: warehouse ${JSON.stringify(have)}, Zuora ${JSON.stringify(want)}`);
+      }
+    }
+  }
+  if (cutoff === undefined) {
+    const live = new Set(truth.filter((r) => r.deletedAt === undefined).map((r) => String(r.values.Id)));
+    for (const [id, row] of byId) {
+      if (!live.has(id) && row._aquasync_deleted === false) problems.push(`${check.table}: live row ${id} is not in Zuora`);
+    }
+  }
+  return { problems, compared };
+}
+
+export async function watermarkOf(pool: pg.Pool, pipeline: string): Promise<Date | undefined> {
+  const { rows } = await pool.query<{ watermark: Date }>('select watermark from aquasync.watermarks where pipeline = $1', [pipeline]);
+  return rows[0]?.watermark;
+}
+
+/** Runs and jobs left in a non-final state. */
+export async function stuckWork(pool: pg.Pool): Promise<string[]> {
+  const runs = await pool.query<{ id: number; pipeline: string }>("select id, pipeline from aquasync.runs where status = 'running'");
+  const jobs = await pool.query<{ id: number; status: string }>(
+    "select id, status from aquasync.jobs where status in ('submitting', 'submitted', 'completed', 'staged')",
+  );
+  return [
+    ...runs.rows.map((r) => `run ${r.id} of ${r.pipeline} is still running`),
+    ...jobs.rows.map((j) => `job ${j.id} is still ${j.status}`),
+  ];
+}
+
+/** A fingerprint of everything a failed run must not change: watermarks and every warehouse table's content. */
+export async function warehouseFingerprint(pool: pg.Pool, schema: string): Promise<string> {
+  const marks = await pool.query('select pipeline, watermark from aquasync.watermarks order by pipeline');
+  const tables = await pool.query<{ tablename: string }>('select tablename from pg_tables where schemaname = $1 order by 1', [schema]);
+  const parts = [JSON.stringify(marks.rows)];
+  for (const { tablename } of tables.rows) {
+    const { rows } = await pool.query<{ h: string | null; n: string }>(
+      `select md5(string_agg(t::text, '|' order by t::text)) as h, count(*) as n from "${schema}"."${tablename}" t`,
+    );
+    parts.push(`${tablename}:${rows[0]?.n}:${rows[0]?.h ?? ''}`);
+  }
+  return parts.join('\n');
+}
+
+/** Deterministic PRNG (mulberry32) so a seed replays a trial. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
