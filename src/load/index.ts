@@ -2,7 +2,7 @@
 export { stageFile, dropStageTables, stageRowCount } from './stage.ts';
 export { ensureTable } from './schema.ts';
 export { tableRowCounts, type TableRowCount } from './counts.ts';
-export { mergeStaged } from './merge.ts';
+export { applyStaged, mergeStaged } from './merge.ts';
 export { castExpression, STAGE_SCHEMA, DELETED_COLUMN, SYNCED_AT_COLUMN, JOB_ID_COLUMN } from './sql.ts';
 export type {
   EnsureTableResult,

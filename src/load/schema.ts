@@ -6,13 +6,21 @@ import type { PgType, TableSpec } from '../plan/types.ts';
 import * as sql from './sql.ts';
 import type { EnsureTableResult, TypeMismatch } from './types.ts';
 
-export async function ensureTable(client: pg.ClientBase, spec: TableSpec): Promise<EnsureTableResult> {
+/**
+ * `deferPrimaryKey`: a table created now gets no primary key yet; the caller must load it with loadIntoNewTable
+ * (which adds the key) in the same transaction. applyStaged does exactly that.
+ */
+export async function ensureTable(
+  client: pg.ClientBase,
+  spec: TableSpec,
+  options: { deferPrimaryKey?: boolean } = {},
+): Promise<EnsureTableResult> {
   sql.validateSpec(spec);
   const name = sql.qualifiedName(spec);
   await client.query(sql.createSchema(spec.schema));
   const existing = await describe(client, name);
   if (existing.size === 0) {
-    await client.query(sql.createTable(spec));
+    await client.query(sql.createTable(spec, !options.deferPrimaryKey));
     return { created: true, addedColumns: [], typeMismatches: [] };
   }
 

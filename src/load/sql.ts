@@ -167,11 +167,12 @@ export const SYSTEM_COLUMNS: readonly { name: string; type: string; ddl: string 
   { name: JOB_ID_COLUMN, type: 'text', ddl: 'text' },
 ];
 
-export function createTable(spec: TableSpec): string {
+/** `withKey: false` creates the table without its primary key, for a first load that adds it afterwards. */
+export function createTable(spec: TableSpec, withKey = true): string {
   const columns = [
     ...spec.columns.map((c) => `${quoteIdent(c.name)} ${vetType(c.type)}`),
     ...SYSTEM_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
-    `PRIMARY KEY (${spec.primaryKey.map(quoteIdent).join(', ')})`,
+    ...(withKey ? [`PRIMARY KEY (${spec.primaryKey.map(quoteIdent).join(', ')})`] : []),
   ];
   return `CREATE TABLE IF NOT EXISTS ${qualified(spec.schema, spec.table)} (\n  ${columns.join(',\n  ')}\n)`;
 }
@@ -274,10 +275,9 @@ function notOlder(spec: TableSpec, existing: string, incoming: string): string {
  * occurrence), upsert live rows (and soft-deleted ones), hard-delete when asked. Rows older than the warehouse's
  * and rows that would not change are not written. $1: job id. Returns one row: upserted, deleted.
  */
-export function mergeStaged(spec: TableSpec, stages: StagedFile[]): string {
-  checkStages(stages);
+/** The `src` (every staged row, typed) and `dedup` (the newest row per key) CTEs shared by both load paths. */
+function dedupedSource(spec: TableSpec, stages: StagedFile[]): string[] {
   const q = quoteIdent;
-  const target = qualified(spec.schema, spec.table);
   const keys = spec.primaryKey.map(q).join(', ');
   const order = [
     ...spec.primaryKey.map(q),
@@ -285,6 +285,46 @@ export function mergeStaged(spec: TableSpec, stages: StagedFile[]): string {
     `${ORD} DESC`,
     `${SEQ} DESC`,
   ];
+  return [
+    `WITH src AS (\n  ${typedSource(spec, stages)}\n)`,
+    `dedup AS (\n  SELECT DISTINCT ON (${keys}) * FROM src ORDER BY ${order.join(', ')}\n)`,
+  ];
+}
+
+function insertColumnList(spec: TableSpec): { insert: string[]; select: string[] } {
+  return {
+    insert: [...spec.columns.map((c) => quoteIdent(c.name)), quoteIdent(DELETED_COLUMN), quoteIdent(SYNCED_AT_COLUMN), quoteIdent(JOB_ID_COLUMN)],
+    select: [...spec.columns.map((c) => quoteIdent(c.name)), DEL, 'now()', '$1::text'],
+  };
+}
+
+/**
+ * First load into a table created in this transaction (no key yet, nothing to conflict with): a plain INSERT of
+ * the deduplicated rows, measured ~1.5x faster than the upsert; addPrimaryKey follows. Deleted rows are kept as
+ * tombstones for soft deletes and skipped otherwise. $1: job id. Returns one row: upserted, deleted.
+ */
+export function insertIntoNewTable(spec: TableSpec, stages: StagedFile[]): string {
+  checkStages(stages);
+  const { insert, select } = insertColumnList(spec);
+  return `${[
+    ...dedupedSource(spec, stages),
+    `ins AS (
+  INSERT INTO ${qualified(spec.schema, spec.table)} (${insert.join(', ')})
+  SELECT ${select.join(', ')} FROM dedup${spec.deletes === 'soft' ? '' : ` WHERE NOT ${DEL}`}
+  RETURNING ${quoteIdent(DELETED_COLUMN)} AS d
+)`,
+  ].join(',\n')}\nSELECT (SELECT count(*) FROM ins WHERE NOT d) AS upserted, (SELECT count(*) FROM ins WHERE d) AS deleted`;
+}
+
+export function addPrimaryKey(spec: TableSpec): string {
+  return `ALTER TABLE ${qualified(spec.schema, spec.table)} ADD PRIMARY KEY (${spec.primaryKey.map(quoteIdent).join(', ')})`;
+}
+
+export function mergeStaged(spec: TableSpec, stages: StagedFile[]): string {
+  checkStages(stages);
+  const q = quoteIdent;
+  const target = qualified(spec.schema, spec.table);
+  const keys = spec.primaryKey.map(q).join(', ');
   const soft = spec.deletes === 'soft';
   const nonKey = spec.columns.filter((c) => !spec.primaryKey.includes(c.name));
   // Zuora leaves joined columns empty in deleted rows: a soft delete keeps what the warehouse knew.
@@ -300,12 +340,10 @@ export function mergeStaged(spec: TableSpec, stages: StagedFile[]): string {
   ];
   const before = [...nonKey.map((c) => `t.${q(c.name)}`), `t.${q(DELETED_COLUMN)}`];
   const after = [...nonKey.map(newValue), `excluded.${q(DELETED_COLUMN)}`];
-  const insertColumns = [...spec.columns.map((c) => q(c.name)), q(DELETED_COLUMN), q(SYNCED_AT_COLUMN), q(JOB_ID_COLUMN)];
-  const selectColumns = [...spec.columns.map((c) => q(c.name)), DEL, 'now()', '$1::text'];
+  const { insert: insertColumns, select: selectColumns } = insertColumnList(spec);
 
   const parts = [
-    `WITH src AS (\n  ${typedSource(spec, stages)}\n)`,
-    `dedup AS (\n  SELECT DISTINCT ON (${keys}) * FROM src ORDER BY ${order.join(', ')}\n)`,
+    ...dedupedSource(spec, stages),
     `up AS (
   INSERT INTO ${target} AS t (${insertColumns.join(', ')})
   SELECT ${selectColumns.join(', ')} FROM dedup${soft ? '' : ` WHERE NOT ${DEL}`}

@@ -11,7 +11,7 @@ import { DELETED_COLUMN, planTable } from '../plan/index.ts';
 import type { TableSpec } from '../plan/types.ts';
 import { batchFileIds, type AquaJob, type ObjectDescription, type ZuoraClient } from '../zuora/index.ts';
 import { decodeResultFile, readCsvHeader } from '../decode/index.ts';
-import { dropStageTables, ensureTable, mergeStaged, stageFile, stageRowCount } from '../load/index.ts';
+import { applyStaged, dropStageTables, stageFile, stageRowCount } from '../load/index.ts';
 import { kyselyForClient, type Warehouse } from '../db/index.ts';
 import * as state from '../state/index.ts';
 import { sleep } from './submit.ts';
@@ -131,7 +131,6 @@ export class JobLoader {
 
   private async mergeBatch(client: pg.PoolClient, trx: Kysely<state.StateDatabase>, args: LoadJobArgs, b: LoadBatch): Promise<TableResult> {
     const spec = this.specFor(b);
-    await ensureTable(client, spec);
     const stages = b.files.map((fileId, ordinal) => ({ table: stageTableName(fileId), ordinal }));
     for (const stage of stages) {
       if ((await stageRowCount(client, stage.table)) === undefined) {
@@ -143,12 +142,19 @@ export class JobLoader {
     // A stateless window reports full: true on every batch; merging it as a snapshot would delete every row
     // outside the window.
     const full = args.mode.kind === 'stateful' && b.batch.full;
-    const merged = await mergeStaged(client, spec, {
+    const merged = await applyStaged(client, spec, {
       stages,
       jobId: args.zjob.id,
       full,
       snapshotAt: args.mode.kind === 'stateful' ? args.mode.snapshotAt : new Date(0),
     });
+    const table = `${spec.schema}.${spec.table}`;
+    if (merged.table.addedColumns.length > 0) {
+      this.options.logger.info(`added column(s) ${merged.table.addedColumns.join(', ')} to ${table}`);
+    }
+    for (const m of merged.table.typeMismatches) {
+      this.options.logger.warn(`${table}.${m.column} is ${m.existing} but the config maps it to ${m.wanted}; keeping the existing type`);
+    }
     if (full && merged.missingMarkedDeleted > 0) {
       await state.recordEvent(trx, {
         pipeline: this.pipeline.name,

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { ensureTable, mergeStaged, stageFile } from '../../src/load/index.ts';
+import { ensureTable, mergeStaged, stageFile, applyStaged } from '../../src/load/index.ts';
 import type { MergeResult } from '../../src/load/index.ts';
 import type { TableSpec } from '../../src/plan/types.ts';
 
@@ -50,6 +50,8 @@ export interface LoadOptions {
   jobId?: string;
   full?: boolean;
   snapshotAt?: Date;
+  /** Go through applyStaged (creates the table on first load and fills it with a plain INSERT). */
+  viaApply?: boolean;
 }
 
 /** Stages each CSV as one file (ordinal = position) and merges them all in one transaction. */
@@ -64,13 +66,19 @@ export async function load(pool: pg.Pool, spec: TableSpec, csvs: string[], optio
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await ensureTable(client, spec);
-    const result = await mergeStaged(client, spec, {
+    const args = {
       stages,
       jobId: options.jobId ?? 'job-1',
       full: options.full ?? false,
       snapshotAt: options.snapshotAt ?? new Date(),
-    });
+    };
+    let result: MergeResult;
+    if (options.viaApply) {
+      result = await applyStaged(client, spec, args);
+    } else {
+      await ensureTable(client, spec);
+      result = await mergeStaged(client, spec, args);
+    }
     await client.query('COMMIT');
     return result;
   } catch (error) {

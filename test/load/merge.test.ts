@@ -96,6 +96,50 @@ describe('ensureTable', () => {
   });
 });
 
+describe('applyStaged: first load into a new table (plain INSERT, key added after)', () => {
+  it('resolves duplicates like the merge, keeps soft tombstones and ends with the primary key in place', async () => {
+    const s = spec();
+    const result = await load(
+      pool,
+      s,
+      [
+        file(['false', 'a', 'a-old', '1', T1, null], ['true', 'b', 'b-gone', '1', T2, 'c1'], ['false', 'a', 'a-new', '2', T2, null]),
+        file(['false', 'c', 'c-seg1', '3', T1, null]),
+      ],
+      { viaApply: true },
+    );
+    expect(result).toMatchObject({ upserted: 2, deleted: 1, missingMarkedDeleted: 0 });
+    expect(await rows(s)).toEqual([
+      { id: 'a', name: 'a-new', bill_to_id: null, deleted: false },
+      { id: 'b', name: 'b-gone', bill_to_id: 'c1', deleted: true },
+      { id: 'c', name: 'c-seg1', bill_to_id: null, deleted: false },
+    ]);
+    const key = await pool.query(
+      `SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`,
+      [`${s.schema}.${s.table}`],
+    );
+    expect(key.rowCount).toBe(1);
+    // The second load finds the table and merges, guard included.
+    expect(await load(pool, s, [file(['false', 'a', 'older', '0', T1, null])], { viaApply: true })).toMatchObject({ upserted: 0 });
+    expect(await load(pool, s, [file(['false', 'a', 'newer', '0', T3, null])], { viaApply: true })).toMatchObject({ upserted: 1 });
+    expect((await rows(s)).map((r) => r.name)).toEqual(['newer', 'b-gone', 'c-seg1']);
+  });
+
+  it('skips deleted rows for hard deletes on a first load', async () => {
+    const s = spec({ deletes: 'hard' });
+    const result = await load(pool, s, [file(['false', 'a', 'kept', '1', T1, null], ['true', 'b', 'gone', '1', T1, null])], { viaApply: true });
+    expect(result).toMatchObject({ upserted: 1, deleted: 0 });
+    expect((await rows(s)).map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('reports an empty key as a DataError and leaves no table behind', async () => {
+    const s = spec();
+    await expect(load(pool, s, [file(['false', '', 'no key', '1', T1, null])], { viaApply: true })).rejects.toBeInstanceOf(DataError);
+    const exists = await pool.query('SELECT to_regclass($1) AS t', [`${s.schema}.${s.table}`]);
+    expect(exists.rows[0]?.t).toBeNull();
+  });
+});
+
 describe('mergeStaged', () => {
   it('applies a newer row and ignores an older one (UpdatedDate guard)', async () => {
     const s = spec();
