@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.ts';
 import { Scheduler, startStatusServer, type StatusServer } from '../scheduler/index.ts';
 import { runPipeline } from '../sync/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
+import { jobBudgetFromEnv } from './job-budget.ts';
 import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources, zuoraClientFor } from './common.ts';
 
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -79,6 +80,7 @@ export async function scheduleCommand(values: Record<string, unknown>, ctx: Comm
   try {
     sources = await resolveSources(config.pipelines, log);
     const schema = config.warehouse.schema;
+    const jobBudget = jobBudgetFromEnv();
     scheduler = new Scheduler({
       pool: warehouse.pool,
       db: warehouse.db,
@@ -88,7 +90,7 @@ export async function scheduleCommand(values: Record<string, unknown>, ctx: Comm
       run: (pipeline, { signal }) => {
         const client = zuoraClientFor(pipeline, log.child({ pipeline: pipeline.name }), signal);
         const poll = pollBoundsFor(pipeline.source.baseUrl);
-        return runPipeline({ warehouse, client, schema }, pipeline, { kind: 'scheduled', logger: log, signal, tempDir, ...(poll ? { poll } : {}) });
+        return runPipeline({ warehouse, client, schema, jobBudget }, pipeline, { kind: 'scheduled', logger: log, signal, tempDir, ...(poll ? { poll } : {}) });
       },
     });
     if (port !== undefined) {

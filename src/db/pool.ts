@@ -147,3 +147,29 @@ export async function checkConnection(pool: pg.Pool, url: string): Promise<void>
     client.release();
   }
 }
+
+const lockPools = new WeakMap<pg.Pool, pg.Pool>();
+
+/**
+ * Connections that hold session-level advisory locks for a whole run (pipeline locks, job-budget slots) come from a
+ * pool of their own. Taken from the work pool, twenty waiting runs would hold every connection while the runs that
+ * hold a lock wait for one to stage or apply: a deadlock, found by the twenty-pipeline load test.
+ */
+export function lockPoolFor(pool: pg.Pool): pg.Pool {
+  let lockPool = lockPools.get(pool);
+  if (!lockPool) {
+    lockPool = new pg.Pool({ ...pool.options, max: 64, idleTimeoutMillis: 1000, allowExitOnIdle: true });
+    // An idle lock connection holds no lock; a busy one's holder listens for its errors itself.
+    lockPool.on('error', () => undefined);
+    lockPools.set(pool, lockPool);
+  }
+  return lockPool;
+}
+
+export async function endLockPool(pool: pg.Pool): Promise<void> {
+  const lockPool = lockPools.get(pool);
+  if (!lockPool) return;
+  lockPools.delete(pool);
+  await lockPool.end();
+}
+

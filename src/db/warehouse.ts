@@ -5,7 +5,7 @@ import { EmbeddedPostgresError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { StateDatabase } from '../state/types.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
-import { checkConnection, createPool, redactUrl } from './pool.ts';
+import { checkConnection, createPool, redactUrl, endLockPool } from './pool.ts';
 import { quoteIdent } from './sql.ts';
 import type { Warehouse } from './types.ts';
 
@@ -57,6 +57,7 @@ async function openUrl(url: string, logger: Logger, server: EmbeddedServer | und
     async close() {
       if (closed) return;
       closed = true;
+      await endLockPool(pool);
       await db.destroy(); // ends the pool
       if (server && !server.reused) await server.stop();
     },

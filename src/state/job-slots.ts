@@ -2,6 +2,7 @@
 // session advisory locks. A slot is held on its own connection while a job is submitted and running, and vanishes
 // with that connection, so a crashed process never keeps a slot.
 import type pg from 'pg';
+import { lockPoolFor } from '../db/index.ts';
 import { WarehouseError } from '../errors.ts';
 
 /** Second advisory-lock class ('AQUB'), apart from the pipeline locks. */
@@ -21,7 +22,7 @@ export async function tryAcquireJobSlot(pool: pg.Pool, tenant: string, budget: n
   if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`job budget must be a positive integer, not ${budget}`);
   let client: pg.PoolClient;
   try {
-    client = await pool.connect();
+    client = await lockPoolFor(pool).connect();
   } catch (error) {
     throw new WarehouseError(`cannot get a warehouse connection for the job budget: ${(error as Error).message}`, {
       hint: 'check that the warehouse is reachable',

@@ -1,6 +1,7 @@
 // One run per pipeline at a time, across processes and hosts: a session advisory lock held on a dedicated
 // connection for the whole run. It disappears with the connection, so a crashed process never leaves it behind.
 import type pg from 'pg';
+import { lockPoolFor } from '../db/index.ts';
 import { WarehouseError } from '../errors.ts';
 
 /** First key of the two-key advisory lock space ('AQUA'), so our locks do not collide with other applications'. */
@@ -24,7 +25,7 @@ export async function acquirePipelineLock(
   pipeline: string,
   options: PipelineLockOptions = {},
 ): Promise<PipelineLock | undefined> {
-  const client = await pool.connect();
+  const client = await lockPoolFor(pool).connect();
   let lost: Error | undefined;
   const onError = (error: Error): void => {
     lost = error;

@@ -224,6 +224,7 @@ class BackfillRun {
       signal: this.options.signal,
       poll: this.options.poll,
       logger: this.log,
+      maxWaitMs: this.pipeline.jobTimeout * 1000,
     }).catch(async (error: unknown) => {
       if (error instanceof ZuoraRejectedError && !error.retryable) await state.markJobStatus(db, id, 'failed', error.message);
       throw error;

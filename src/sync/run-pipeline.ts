@@ -230,6 +230,7 @@ class PipelineRun {
       signal: this.options.signal,
       poll: this.options.poll,
       logger: this.log,
+      maxWaitMs: this.pipeline.jobTimeout * 1000,
     }).catch(async (error: unknown) => {
       // Zuora refused the request itself: no job exists, and resuming the row would only replay the refusal.
       if (error instanceof ZuoraRejectedError && !error.retryable) await state.markJobStatus(db, id, 'failed', error.message);

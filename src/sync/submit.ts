@@ -13,7 +13,8 @@ import type { LoaderContext } from './load-job.ts';
 /** Default bound on concurrent AQuA jobs per tenant (Zuora's own limit is tenant-specific; 8 leaves headroom). */
 export const DEFAULT_JOB_BUDGET = 8;
 const CONCURRENCY_LIMIT_CODE = '90028';
-const SUBMIT_ATTEMPTS = 8;
+/** How long a submit keeps backing off on 90028 when the caller does not say (the pipeline's jobTimeout does). */
+const DEFAULT_LIMIT_WAIT_MS = 15 * 60_000;
 
 export interface PollBounds {
   minIntervalMs?: number;
@@ -56,20 +57,21 @@ export async function submitRecordedJob(
   client: ZuoraClient,
   warehouse: Warehouse,
   job: { id: number; idempotencyKey: string; request: AquaJobRequest; keyPrefix: string },
-  options: { signal?: AbortSignal | undefined; poll?: PollBounds | undefined; logger: Logger },
+  options: { signal?: AbortSignal | undefined; poll?: PollBounds | undefined; logger: Logger; maxWaitMs?: number | undefined },
 ): Promise<AquaJob> {
   let key = job.idempotencyKey;
   let wait = Math.max(options.poll?.minIntervalMs ?? 2000, 1);
   const max = Math.max(wait, options.poll?.maxIntervalMs ?? 60_000);
+  // Queue behind Zuora's limit (other integrations share it) for as long as a job may take, then give up clearly.
+  const deadline = Date.now() + (options.maxWaitMs ?? DEFAULT_LIMIT_WAIT_MS);
   for (let attempt = 1; ; attempt++) {
     try {
       return await client.submitJob(job.request, key);
     } catch (error) {
       const limited = error instanceof ZuoraRejectedError && error.zuoraCode === CONCURRENCY_LIMIT_CODE;
-      if (!limited || attempt >= SUBMIT_ATTEMPTS) throw error;
+      if (!limited || Date.now() + wait > deadline) throw error;
       options.logger.warn(`Zuora's concurrent job limit is reached (90028); submitting again in ${(wait / 1000).toFixed(1)} s`, {
         attempt,
-        of: SUBMIT_ATTEMPTS,
       });
       await sleep(wait, options.signal);
       wait = Math.min(wait * 2, max);

@@ -70,6 +70,8 @@ export interface PipelineYaml {
   partner?: string;
   /** Replaces the Account field list. */
   accountFields?: string[];
+  /** Seconds a job (and a submit queued behind Zuora's 90028 limit) may take. */
+  jobTimeout?: number;
   /** Extra keys for the pipeline-level `source:` map (YAML lines, already indented by 6). */
   source?: string[];
 }
@@ -88,7 +90,7 @@ export function configYaml(
     format: ${p.format ?? 'gzip'}
     lookback: ${p.lookback ?? 0}
     startDate: "2000-01-01T00:00:00Z"
-${p.source?.length ? `    source:\n${p.source.join('\n')}\n` : ''}    objects:
+${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.source?.length ? `    source:\n${p.source.join('\n')}\n` : ''}    objects:
       - name: Account
         fields: [${(p.accountFields ?? ACCOUNT_FIELDS).join(', ')}]
         deletes: soft
