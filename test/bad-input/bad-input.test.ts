@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { startEmulator, type Emulator, type Fault } from '../../src/emulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { aquasync, cliEnv, configYaml, diffTable, TABLES, warehouseFingerprint, type PipelineYaml } from '../chaos/harness.ts';
 
 let emulator: Emulator;
@@ -130,7 +130,7 @@ describe('bad input', () => {
     const warehouse = await openWarehouse({ databaseUrl: db.url });
     await migrate(warehouse.db);
     await warehouse.close();
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool({ connectionString: db.url, max: 2 });
     home = mkdtempSync(join(tmpdir(), 'aquasync-bad-'));
     chmodSync(home, 0o755);
 

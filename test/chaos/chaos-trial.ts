@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { startEmulator, type Emulator, type Fault, type FaultRoute } from '../../src/emulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { aquasync, cliEnv, configYaml, diffTable, rng, stuckWork, TABLES, watermarkOf, type CliOutcome } from './harness.ts';
 
 export const KILL_PHASES = ['submit', 'poll', 'download', 'copy', 'upsert', 'commit'] as const;
@@ -56,7 +56,7 @@ export async function startChaosWorld(seed: number): Promise<ChaosWorld> {
   } finally {
     await warehouse.close();
   }
-  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const pool = testPool({ connectionString: db.url, max: 2 });
   const home = mkdtempSync(join(tmpdir(), 'aquasync-chaos-'));
   chmodSync(home, 0o755);
   const configFile = join(home, 'pipelines.yaml');

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openWarehouse, startEmbeddedPostgres } from '../../src/db/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { aquasync, cliEnv, configYaml, diffTable, TABLES, watermarkOf, type CliOutcome } from './harness.ts';
 
 let emulator: Emulator;
@@ -73,7 +73,7 @@ beforeAll(async () => {
     const warehouse = await openWarehouse({ databaseUrl: db.url });
     await migrate(warehouse.db);
     await warehouse.close();
-    pool = new pg.Pool({ connectionString: db.url, max: 3 });
+    pool = testPool({ connectionString: db.url, max: 3 });
     home = mkdtempSync(join(tmpdir(), 'aquasync-pgfaults-'));
     chmodSync(home, 0o755);
     config = join(home, 'pipelines.yaml');
@@ -161,7 +161,7 @@ describe('the warehouse server restarting mid-run', () => {
       changeZuora();
       emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 15_000, times: 4 });
       const run = sync(url);
-      const restartPool = new pg.Pool({ connectionString: url, max: 1 });
+      const restartPool = testPool({ connectionString: url, max: 1 });
       const before = await watermarkOf(restartPool, 'pg');
       const copying = await waitFor(async () => {
         const { rows } = await restartPool.query("select 1 from pg_stat_activity where query ilike 'copy %'");
@@ -176,7 +176,7 @@ describe('the warehouse server restarting mid-run', () => {
       expect(out.stderr).not.toMatch(/unexpected error/);
       server = await startEmbeddedPostgres({ home: pgHome });
       emulator.admin.faults.clear();
-      const after = new pg.Pool({ connectionString: server.connectionString('restart'), max: 1 });
+      const after = testPool({ connectionString: server.connectionString('restart'), max: 1 });
       try {
         expect(await watermarkOf(after, 'pg')).toEqual(before);
         const next = await sync(server.connectionString('restart')).done;

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { aquasync, cliEnv, configYaml, diffTable, TABLES, watermarkOf, type CliOutcome } from './harness.ts';
 
 let emulator: Emulator;
@@ -49,7 +49,7 @@ beforeAll(async () => {
     const warehouse = await openWarehouse({ databaseUrl: db.url });
     await migrate(warehouse.db);
     await warehouse.close();
-    pool = new pg.Pool({ connectionString: db.url, max: 3 });
+    pool = testPool({ connectionString: db.url, max: 3 });
     home = mkdtempSync(join(tmpdir(), 'aquasync-pgfaults-'));
     chmodSync(home, 0o755);
     config = join(home, 'pipelines.yaml');

@@ -65,3 +65,14 @@ export async function openTestWarehouse(prefix = 't'): Promise<{ warehouse: Ware
     },
   };
 }
+
+/**
+ * A pg.Pool for tests. Dropping a test database (WITH FORCE) can kill a connection that is still closing after
+ * pool.end(); its late 'error' event must not crash the test run, so every client gets a listener.
+ */
+export function testPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('error', () => undefined);
+  return pool;
+}

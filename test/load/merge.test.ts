@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, WarehouseError } from '../../src/errors.ts';
 import { ensureTable } from '../../src/load/index.ts';
 import type { TableSpec } from '../../src/plan/types.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { accountSpec, HEADER, load, toCsv } from './fixtures.ts';
 
 let db: TestDatabase;
@@ -13,7 +13,7 @@ let tableNo = 0;
 
 beforeAll(async () => {
   db = await createTestDatabase('load_merge');
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool = testPool({ connectionString: db.url, max: 4 });
 });
 
 afterAll(async () => {

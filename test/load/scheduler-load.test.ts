@@ -10,7 +10,7 @@ import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { startEmulator, type Emulator, type JobSummary } from '../../src/emulator/index.ts';
 import { listSlots } from '../../src/scheduler/index.ts';
 import { aquasync, cliEnv, configYaml, type PipelineYaml } from '../chaos/harness.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { waitFor } from '../scheduler/helpers.ts';
 
 const PIPELINES = 20;
@@ -60,7 +60,7 @@ describe('load: twenty pipelines on one scheduler, Zuora concurrency limit 2', (
     const warehouse = await openWarehouse({ databaseUrl: db.url });
     await migrate(warehouse.db);
     await warehouse.close();
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool({ connectionString: db.url, max: 2 });
     home = mkdtempSync(join(tmpdir(), 'aquasync-schedload-'));
     chmodSync(home, 0o755);
   });

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.ts';
 import { dropStageTables, stageFile, stageRowCount, STAGE_SCHEMA } from '../../src/load/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { accountSpec, HEADER, load, stageName, streamOf, toCsv } from './fixtures.ts';
 
 let db: TestDatabase;
@@ -13,7 +13,7 @@ let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await createTestDatabase('load_stage');
-  pool = new pg.Pool({ connectionString: db.url, max: 6 });
+  pool = testPool({ connectionString: db.url, max: 6 });
 });
 
 afterAll(async () => {

@@ -5,12 +5,11 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { listSlots, type SlotRecord } from '../../src/scheduler/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { waitFor } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -111,7 +110,7 @@ pipelines:
     );
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, AQUASYNC_HOME: home, AQUASYNC_SCHEDULER_LEASE_SECONDS: '2' };
     for (let i = 0; i < 3; i++) replicas.push(startReplica(config, env));
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const pool = testPool({ connectionString: db.url, max: 2 });
     const describeLogs = (): string => replicas.map((r, i) => `--- replica ${i}\n${r.raw.slice(-40).join('\n')}`).join('\n');
     try {
       await waitFor('three running replicas', async () => replicas.every((r) => r.lines.some((l) => l.msg.startsWith('scheduler running'))), 30_000).catch(

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type Fault } from '../../src/emulator/index.ts';
 import { aquasync, cliEnv, configYaml, type CliOutcome } from '../chaos/harness.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { waitFor } from '../scheduler/helpers.ts';
 import { startTokenTap, type TokenTap } from './token-tap.ts';
 
@@ -114,7 +114,7 @@ describe('secret hygiene across the CLI', () => {
     tap = await startTokenTap(emulator.url);
     db = await createTestDatabase('secrets');
     databaseUrl = await urlWithPassword(db.url);
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool({ connectionString: db.url, max: 2 });
     home = mkdtempSync(join(tmpdir(), 'aquasync-secrets-'));
     chmodSync(home, 0o755);
     configFile = join(home, 'pipelines.yaml');
