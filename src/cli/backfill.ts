@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, ConfigError, InterruptedError } from '../errors.ts';
+import { AquasyncError, ConfigError } from '../errors.ts';
 import { parseWindowSize, planBackfill, runBackfill, type BackfillProgress, type BackfillResult } from '../sync/index.ts';
 import { backfillDryRun, formatDryRun, openWarehouseReadOnly } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
+import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
 
 const DEFAULT_WINDOW = '30d';
@@ -81,13 +81,7 @@ async function runForReal(
 ): Promise<number> {
   const started = Date.now();
   const jobBudget = jobBudgetFromEnv();
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    ctx.logger.warn(`${signal} received: stopping; run the same backfill again to resume it`);
-    abort.abort(new InterruptedError(`stopped by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = interruptible(ctx.logger, 'stopping; run the same backfill again to resume it');
   const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-backfill-'));
   const warehouse = await openMigratedWarehouse(ctx.logger);
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
@@ -96,14 +90,14 @@ async function runForReal(
   try {
     sources = await resolveSources([configured], ctx.logger);
     const pipeline = sources.pipelines[0] ?? configured;
-    const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), abort.signal);
+    const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), stop.signal);
     let skippedAtStart: number | undefined;
     let drawn = false;
     result = await runBackfill({ warehouse, client, schema, jobBudget }, pipeline, {
       ...range,
       logger: ctx.logger,
       tempDir,
-      signal: abort.signal,
+      signal: stop.signal,
       ...(pollBoundsFor(pipeline.source.baseUrl) ? { poll: pollBoundsFor(pipeline.source.baseUrl) } : {}),
       onProgress: (p) => {
         // The first report comes before any work: its windows were loaded by earlier runs.
@@ -121,8 +115,7 @@ async function runForReal(
     });
     if (bar && drawn) bar.write('\n');
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.done();
     await sources?.close();
     await warehouse.close();
     rmSync(tempDir, { recursive: true, force: true });
@@ -130,7 +123,7 @@ async function runForReal(
 
   if (result.error instanceof ConfigError) throw result.error;
   printSummary(configured.name, result, Date.now() - started, ctx);
-  if (abort.signal.aborted) return EXIT.interrupted;
+  if (stop.signal.aborted) return EXIT.interrupted;
   if (!result.ok && result.error instanceof AquasyncError && result.error.code === 'INTERRUPTED') return EXIT.interrupted;
   return result.ok ? EXIT.ok : EXIT.failed;
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.ts';
 import type { Config, PipelineConfig } from '../config/types.ts';
 import { migrate, openWarehouse, type Warehouse } from '../db/index.ts';
+import { InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { ZuoraClient } from '../zuora/index.ts';
 
@@ -79,4 +80,22 @@ export function zuoraClientFor(pipeline: PipelineConfig, logger: Logger, signal:
     ...(signal ? { signal } : {}),
     ...(poll ? { poll } : {}),
   });
+}
+
+/** Stops on SIGINT/SIGTERM: aborts the returned signal (saying `what` happens next); done() removes the handlers. */
+export function interruptible(logger: Logger, what = 'stopping'): { signal: AbortSignal; done(): void } {
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.warn(`${signal} received: ${what}`);
+    abort.abort(new InterruptedError(`stopped by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: abort.signal,
+    done: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

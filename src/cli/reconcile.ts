@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import { runBackfill } from '../sync/index.ts';
 import { runReconcile, type ReconcileObjectResult } from '../verify/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources } from './common.ts';
+import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
-import { clientsFor, interruptible, selectPipelines } from './verify.ts';
+import { clientsFor, selectPipelines } from './verify.ts';
 
 export async function reconcileCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const config = await readConfig(values);
   const selected = selectPipelines(config, values);
   const objects = (values.object as string[] | undefined) ?? [];
   const apply = values.apply === true;
-  const stop = interruptible(ctx);
+  const stop = interruptible(ctx.logger);
   const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-reconcile-'));
   const warehouse = await openMigratedWarehouse(ctx.logger);
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;

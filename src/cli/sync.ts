@@ -2,10 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, errorMessage, InterruptedError } from '../errors.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
 import { runPipeline, type PipelineRunResult } from '../sync/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
+import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatDryRun, openWarehouseReadOnly, syncDryRun } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { createProgress } from './progress.ts';
@@ -37,13 +37,7 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
   }
   const jobBudget = jobBudgetFromEnv();
 
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    ctx.logger.warn(`${signal} received: stopping; the job stays recorded and the next run resumes it`);
-    abort.abort(new InterruptedError(`stopped by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = interruptible(ctx.logger, 'stopping; the job stays recorded and the next run resumes it');
 
   const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-'));
   const warehouse = await openMigratedWarehouse(ctx.logger);
@@ -52,15 +46,15 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
   try {
     sources = await resolveSources(selected, ctx.logger);
     for (const pipeline of sources.pipelines) {
-      if (abort.signal.aborted) break;
-      const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), abort.signal);
+      if (stop.signal.aborted) break;
+      const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), stop.signal);
       const progress = createProgress(`[${pipeline.name}] staging`);
       const poll = pollBoundsFor(pipeline.source.baseUrl);
       const result = await runPipeline({ warehouse, client, schema: config.warehouse.schema, jobBudget }, pipeline, {
         ...(poll ? { poll } : {}),
         kind: 'manual',
         logger: ctx.logger,
-        signal: abort.signal,
+        signal: stop.signal,
         tempDir,
         onFileStaged: (done, total) => progress.update(done, total),
       });
@@ -68,15 +62,14 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
       results.push(result);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.done();
     await sources?.close();
     await warehouse.close();
     rmSync(tempDir, { recursive: true, force: true });
   }
 
   printSummary(results, Date.now() - started, ctx);
-  if (abort.signal.aborted) return EXIT.interrupted;
+  if (stop.signal.aborted) return EXIT.interrupted;
   return results.length === selected.length && results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
 

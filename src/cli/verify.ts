@@ -1,11 +1,11 @@
 // `aquasync verify`: per object, row counts per UpdatedDate day (UTC) in Zuora against the warehouse's live rows.
-import { ConfigError, InterruptedError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { Config, PipelineConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { runVerify, type VerifyObjectResult } from '../verify/index.ts';
 import { DataQueryClient, type ZuoraClient } from '../zuora/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
-import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
+import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
 
 /** The pipelines named by --pipeline (one name), or all of them. */
@@ -38,30 +38,12 @@ export function parseSince(values: Record<string, unknown>): Date | undefined {
   return new Date(at);
 }
 
-/** Stops on SIGINT/SIGTERM; returns the signal and a function removing the handlers. */
-export function interruptible(ctx: CommandContext): { signal: AbortSignal; done(): void } {
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    ctx.logger.warn(`${signal} received: stopping`);
-    abort.abort(new InterruptedError(`stopped by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return {
-    signal: abort.signal,
-    done: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 export async function verifyCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const config = await readConfig(values);
   const selected = selectPipelines(config, values);
   const objects = (values.object as string[] | undefined) ?? [];
   const since = parseSince(values);
-  const stop = interruptible(ctx);
+  const stop = interruptible(ctx.logger);
   const warehouse = await openMigratedWarehouse(ctx.logger);
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
   const results: VerifyObjectResult[] = [];
