@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { PipelineConfig } from '../config/types.ts';
 import { AquasyncError, DataError, WarehouseError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
 import { buildJobRequest, watermarkFromJob } from '../plan/index.ts';
-import type { ZuoraClient } from '../zuora/index.ts';
+import type { AquaJob, ZuoraClient } from '../zuora/index.ts';
 import type { Warehouse } from '../db/index.ts';
 import * as state from '../state/index.ts';
 import { JobLoader, stageTableName } from './load-job.ts';
@@ -79,7 +79,7 @@ export async function runPipeline(
 
     try {
       const run = new PipelineRun(ctx, pipeline, options, log, runId, crash);
-      const outcome = await run.execute(stored ?? pipeline.startDate);
+      const outcome = await run.execute(stored ?? pipeline.startDate, stored !== undefined);
       Object.assign(result, outcome, { ok: true });
     } catch (thrown) {
       if (thrown instanceof SimulatedCrash) throw thrown;
@@ -140,7 +140,11 @@ class PipelineRun {
     });
   }
 
-  async execute(watermark: Date): Promise<Partial<PipelineRunResult>> {
+  /** Set when the pipeline has loaded before, so a full snapshot from Zuora is a surprise worth explaining. */
+  private loadedBefore = false;
+
+  async execute(watermark: Date, loadedBefore: boolean): Promise<Partial<PipelineRunResult>> {
+    this.loadedBefore = loadedBefore;
     const { db } = this.ctx.warehouse;
     let resumed = false;
     let unfinished = await state.findUnfinishedJob(db, this.pipeline.name);
@@ -192,6 +196,31 @@ class PipelineRun {
     throw new AquasyncError('ZUORA_FILE_EXPIRED', 'result files expired twice in one run', {
       hint: 'Zuora purges files after 3 days; check that nothing else deletes them and run again',
     });
+  }
+
+  /**
+   * Zuora silently restarts a query's session (a full snapshot) when its text or deleted column changed, when the
+   * project changed, or after 180 idle days. After a first load that is a surprise: say which tables, and what
+   * Zuora's session looks like (its last completed job), so the operator can tell which cause it was.
+   */
+  private async explainFullSnapshots(zjob: AquaJob): Promise<void> {
+    const full = zjob.batches.filter((b) => b.full).map((b) => b.name);
+    if (full.length === 0) return;
+    let session = '';
+    try {
+      const last = await this.ctx.client.lastCompletedJob(this.pipeline.partner, this.pipeline.project);
+      session = last
+        ? `; Zuora's last completed job in session ${this.pipeline.partner}/${this.pipeline.project} is ${last.id} (started ${last.startTime ?? 'unknown'})`
+        : `; Zuora reports no completed job in session ${this.pipeline.partner}/${this.pipeline.project}`;
+    } catch (error) {
+      session = `; Zuora's session could not be read (${errorMessage(error)})`;
+    }
+    const message =
+      `Zuora sent a full snapshot of ${full.join(', ')} although this pipeline has loaded before${session}. ` +
+      'Zuora does this when a query or its deleted column changed, the project changed, or the session was idle for 180 days; ' +
+      'rows missing from the snapshot are treated as deleted.';
+    this.log.warn(message, { job: zjob.id });
+    await state.recordEvent(this.ctx.warehouse.db, { pipeline: this.pipeline.name, kind: 'unexpected-full-snapshot', message });
   }
 
   /**
@@ -252,6 +281,7 @@ class PipelineRun {
     });
     // Zuora no longer runs the job: its slot is free for another while the files download.
     await slot?.release();
+    if (this.loadedBefore) await this.explainFullSnapshots(zjob);
 
     const newWatermark = watermarkFromJob(
       zjob.startTime ?? '',

@@ -110,6 +110,30 @@ describe('sync against the emulator', () => {
     await expectInSync(world, schema);
   });
 
+  it('adds a column when the config adds a field, and explains the full snapshot Zuora sends for it', async () => {
+    const before = pipelineFrom(yamlFor({ name: 'grow', project: 'p-grow', schema: 'grow' }));
+    expect((await syncOnce(world, before)).ok).toBe(true);
+    world.emulator.admin.clock.advance(60_000);
+    const after = pipelineFrom(
+      yamlFor({ name: 'grow', project: 'p-grow', schema: 'grow' }).replace('fields: [Id, Name,', 'fields: [Id, AccountNumber, Name,'),
+    );
+    const result = await syncOnce(world, after);
+    expect(result.error).toBeUndefined();
+    // A changed query restarts that query's session at Zuora: Account comes back full, InvoiceItem does not.
+    expect(result.tables.map((t) => [t.table, t.full])).toEqual([
+      ['grow.account', true],
+      ['grow.invoice_item', false],
+    ]);
+    const { rows } = await world.warehouse.pool.query('select id, account_number from grow.account');
+    const truth = new Map(world.emulator.admin.rows('Account').map((r) => [String(r.values.Id), r.values.AccountNumber || null]));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows as { id: string; account_number: string | null }[]) expect(row.account_number).toBe(truth.get(row.id));
+    const events = await world.warehouse.pool.query("select kind, message from aquasync.events where pipeline = 'grow'");
+    expect(events.rows.map((e: { kind: string }) => e.kind)).toContain('unexpected-full-snapshot');
+    expect(events.rows.find((e: { kind: string }) => e.kind === 'unexpected-full-snapshot')?.message).toMatch(/last completed job/);
+    await expectInSync(world, 'grow');
+  });
+
   it('removes rows with deletes: hard', async () => {
     const target = pipelineFrom(yamlFor({ name: 'hard', project: 'p-hard', schema: 'hard', deletes: 'hard' }));
     expect((await syncOnce(world, target)).ok).toBe(true);
