@@ -72,6 +72,36 @@ describe('aquasync CLI', () => {
     expect(query.stdout).toMatch(/\bn\b[\s\S]*\b12[0-9]\b/);
   }, 120_000);
 
+  it('serves the emulator until SIGTERM, with the URL and credentials it prints', async () => {
+    const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--rows', '200'], {
+      cwd: ROOT,
+      env: bareEnv(home),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const banner = await new Promise<string>((resolvePromise, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/client secret: \S+/.test(out)) resolvePromise(out);
+      });
+      child.on('exit', (code) => reject(new Error(`emulator exited with ${String(code)}: ${out}`)));
+    });
+    const url = /listening on (http:\/\/\S+)/.exec(banner)?.[1];
+    const id = /client id:\s+(\S+)/.exec(banner)?.[1];
+    const secret = /client secret:\s+(\S+)/.exec(banner)?.[1];
+    expect(url && id && secret).toBeTruthy();
+    const token = await fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: id!, client_secret: secret!, grant_type: 'client_credentials' }),
+    });
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { access_token: string }).access_token).toMatch(/^[0-9a-f]{32}$/);
+    const exited = new Promise<number | null>((resolvePromise) => child.on('exit', resolvePromise));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('prints --help for every command', async () => {
     for (const command of ['sync', 'status', 'query', 'migrate', 'emulator']) {
       const out = await aquasync([command, '--help'], bareEnv(home));
