@@ -91,7 +91,7 @@ afterAll(async () => {
     if (home) rmSync(home, { recursive: true, force: true });
 });
 
-describe('Postgres connection terminated (pending)', () => {
+describe('Postgres connection terminated', () => {
   async function failsThenRecovers(provoke: (run: ReturnType<typeof sync>) => Promise<void>, message: RegExp): Promise<void> {
     changeZuora();
     const before = await watermarkOf(pool, 'pg');
@@ -113,7 +113,8 @@ describe('Postgres connection terminated (pending)', () => {
 
   it('recovers when the connection is terminated mid-COPY', async () => {
     // A slow file keeps the COPY open long enough to find and kill its backend.
-    emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 15_000, times: 4 });
+    // The incremental files hold a few rows (about 1 KB): 300 B/s keeps each COPY open for seconds.
+    emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 300, times: 4 });
     await failsThenRecovers(async (run) => {
       const pid = await waitFor(() => backendOf(db.name, /^\s*copy /i), run.exited);
       expect(pid, 'a COPY was in progress').toBeDefined();
@@ -159,7 +160,8 @@ describe('the warehouse server restarting mid-run', () => {
       const first = await sync(url).done;
       expect(first.code, first.stderr).toBe(0);
       changeZuora();
-      emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 15_000, times: 4 });
+      // The incremental files hold a few rows (about 1 KB): 300 B/s keeps each COPY open for seconds.
+    emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 300, times: 4 });
       const run = sync(url);
       const restartPool = testPool({ connectionString: url, max: 1 });
       const before = await watermarkOf(restartPool, 'pg');
