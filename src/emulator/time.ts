@@ -1,24 +1,6 @@
-// Pure time-zone helpers for the emulator: wall times in a zone <-> epoch ms, without a date library.
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(zone, f);
-  }
-  return f;
-}
+// Zuora's wall-time strings for the emulator (incrementalTime, startTime): parsing with the unkind DST reading, and
+// formatting. Offsets come from time-zone.ts.
+import { offsetMinutes } from './time-zone.ts';
 
 interface Wall {
   year: number;
@@ -29,29 +11,25 @@ interface Wall {
   second: number;
 }
 
+/** Offset of `zone` at instant `ms` (local = utc + offset), whole seconds; zone maths live in time-zone.ts. */
+export function zoneOffsetMs(ms: number, zone: string): number {
+  return offsetMinutes(Math.floor(ms / 1000) * 1000, zone) * 60_000;
+}
+
 function wallAt(ms: number, zone: string): Wall {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(zone).formatToParts(new Date(ms))) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  }
+  const d = new Date(Math.floor(ms / 1000) * 1000 + zoneOffsetMs(ms, zone));
   return {
-    year: parts.year ?? 0,
-    month: parts.month ?? 1,
-    day: parts.day ?? 1,
-    hour: parts.hour ?? 0,
-    minute: parts.minute ?? 0,
-    second: parts.second ?? 0,
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
   };
 }
 
 function wallAsUtc(w: Wall): number {
   return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-}
-
-/** Offset of `zone` at instant `ms` (local = utc + offset), whole seconds. */
-export function zoneOffsetMs(ms: number, zone: string): number {
-  const floored = Math.floor(ms / 1000) * 1000;
-  return wallAsUtc(wallAt(floored, zone)) - floored;
 }
 
 /**
