@@ -2,8 +2,7 @@
 // session advisory locks. A slot is held on its own connection while a job is submitted and running, and vanishes
 // with that connection, so a crashed process never keeps a slot.
 import type pg from 'pg';
-import { lockPoolFor } from '../db/index.ts';
-import { WarehouseError } from '../errors.ts';
+import { tryAdvisoryLock } from './advisory.ts';
 
 /** Second advisory-lock class ('AQUB'), apart from the pipeline locks. */
 export const JOB_SLOT_CLASS = 0x41515542;
@@ -20,61 +19,11 @@ export interface JobSlot {
  */
 export async function tryAcquireJobSlot(pool: pg.Pool, tenant: string, budget: number): Promise<JobSlot | undefined> {
   if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`job budget must be a positive integer, not ${budget}`);
-  let client: pg.PoolClient;
-  try {
-    client = await lockPoolFor(pool).connect();
-  } catch (error) {
-    throw new WarehouseError(`cannot get a warehouse connection for the job budget: ${(error as Error).message}`, {
-      hint: 'check that the warehouse is reachable',
-      retryable: true,
-      cause: error,
-    });
-  }
-  let lost: Error | undefined;
-  const onError = (error: Error): void => {
-    lost = error;
-  };
-  client.on('error', onError);
   const start = Math.floor(Math.random() * budget);
-  try {
-    for (let i = 0; i < budget; i++) {
-      const slot = (start + i) % budget;
-      const key = `${tenant}#${slot}`;
-      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [JOB_SLOT_CLASS, key]);
-      if (result.rows[0]?.locked !== true) continue;
-      let released = false;
-      return {
-        slot,
-        async release() {
-          if (released) return;
-          released = true;
-          client.off('error', onError);
-          if (lost) {
-            client.release(lost);
-            return;
-          }
-          try {
-            await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_SLOT_CLASS, key]);
-            client.release();
-          } catch (error) {
-            // Ending the session releases the lock anyway.
-            client.release(error as Error);
-          }
-        },
-      };
-    }
-  } catch (error) {
-    client.off('error', onError);
-    client.release(error as Error);
-    throw new WarehouseError(`cannot take a job slot of ${tenant}: ${(error as Error).message}`, {
-      hint: 'check that the warehouse is reachable',
-      retryable: true,
-      cause: error,
-    });
-  }
-  client.off('error', onError);
-  client.release();
-  return undefined;
+  const order = Array.from({ length: budget }, (_, i) => (start + i) % budget);
+  const held = await tryAdvisoryLock(pool, JOB_SLOT_CLASS, order.map((slot) => `${tenant}#${slot}`), `a job slot of ${tenant}`);
+  if (!held) return undefined;
+  return { slot: Number(held.key.slice(held.key.lastIndexOf('#') + 1)), release: () => held.lock.release() };
 }
 
 /** How many of the tenant's slots are held right now (by any session of this database), for status and tests. */

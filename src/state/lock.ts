@@ -1,8 +1,7 @@
 // One run per pipeline at a time, across processes and hosts: a session advisory lock held on a dedicated
 // connection for the whole run. It disappears with the connection, so a crashed process never leaves it behind.
 import type pg from 'pg';
-import { lockPoolFor } from '../db/index.ts';
-import { WarehouseError } from '../errors.ts';
+import { tryAdvisoryLock } from './advisory.ts';
 
 /** First key of the two-key advisory lock space ('AQUA'), so our locks do not collide with other applications'. */
 export const PIPELINE_LOCK_CLASS = 0x41515541;
@@ -25,48 +24,6 @@ export async function acquirePipelineLock(
   pipeline: string,
   options: PipelineLockOptions = {},
 ): Promise<PipelineLock | undefined> {
-  const client = await lockPoolFor(pool).connect();
-  let lost: Error | undefined;
-  const onError = (error: Error): void => {
-    lost = error;
-    options.onLost?.(error);
-  };
-  client.on('error', onError);
-  let locked: boolean;
-  try {
-    const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [PIPELINE_LOCK_CLASS, pipeline]);
-    locked = result.rows[0]?.locked === true;
-  } catch (error) {
-    client.off('error', onError);
-    client.release(error as Error);
-    throw new WarehouseError(`cannot take the lock of pipeline "${pipeline}": ${(error as Error).message}`, {
-      hint: 'check that the warehouse is reachable',
-      retryable: true,
-      cause: error,
-    });
-  }
-  if (!locked) {
-    client.off('error', onError);
-    client.release();
-    return undefined;
-  }
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      client.off('error', onError);
-      if (lost) {
-        client.release(lost);
-        return;
-      }
-      try {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [PIPELINE_LOCK_CLASS, pipeline]);
-        client.release();
-      } catch (error) {
-        // Destroying the connection ends the session, which releases the lock anyway.
-        client.release(error as Error);
-      }
-    },
-  };
+  const held = await tryAdvisoryLock(pool, PIPELINE_LOCK_CLASS, [pipeline], `the lock of pipeline "${pipeline}"`, options.onLost);
+  return held?.lock;
 }
