@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
+import { AquasyncError, ZuoraFileExpiredError, ZuoraJobFailedError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import * as state from '../state/index.ts';
 import { JobLoader } from './load-job.ts';
@@ -225,11 +225,7 @@ class BackfillRun {
       poll: this.options.poll,
       logger: this.log,
       maxWaitMs: this.pipeline.jobTimeout * 1000,
-    }).catch(async (error: unknown) => {
-      if (error instanceof ZuoraRejectedError && !error.retryable) await state.markJobStatus(db, id, 'failed', error.message);
-      throw error;
     });
-    await state.markJobSubmitted(db, id, zjob.id);
     this.log.info(`window ${label(window)}: submitted job ${zjob.id}`);
     const recorded = await state.findUnfinishedJobById(db, id);
     if (!recorded) throw new Error(`job ${zjob.id} was submitted but its record is no longer unfinished`);

@@ -10,7 +10,7 @@
 // A run that finds an unfinished job resumes it from whichever step it reached.
 import { randomUUID } from 'node:crypto';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, DataError, WarehouseError, ZuoraFileExpiredError, ZuoraJobFailedError, ZuoraRejectedError, errorMessage } from '../errors.ts';
+import { AquasyncError, DataError, WarehouseError, ZuoraFileExpiredError, ZuoraJobFailedError, errorMessage } from '../errors.ts';
 import { buildJobRequest, watermarkFromJob } from '../plan/index.ts';
 import type { AquaJob, ZuoraClient } from '../zuora/index.ts';
 import type { Warehouse } from '../db/index.ts';
@@ -260,12 +260,7 @@ class PipelineRun {
       poll: this.options.poll,
       logger: this.log,
       maxWaitMs: this.pipeline.jobTimeout * 1000,
-    }).catch(async (error: unknown) => {
-      // Zuora refused the request itself: no job exists, and resuming the row would only replay the refusal.
-      if (error instanceof ZuoraRejectedError && !error.retryable) await state.markJobStatus(db, id, 'failed', error.message);
-      throw error;
     });
-    await state.markJobSubmitted(db, id, job.id);
     this.log.info(`submitted job ${job.id}`, { incrementalTime, objects: request.queries.length });
     this.crash('submitted');
     const recorded = await state.findUnfinishedJob(db, this.pipeline.name);

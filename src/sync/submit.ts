@@ -50,8 +50,9 @@ export async function acquireJobSlot(
 }
 
 /**
- * Submits the recorded job row. On 90028 it gives the row a fresh Idempotency-Key (the old one is bound to the
- * rejection) and tries again after a pause; other errors propagate.
+ * Submits the recorded job row and records Zuora's job id on it (or marks it failed when Zuora refuses the request).
+ * On 90028 it gives the row a fresh Idempotency-Key (the old one is bound to the rejection) and tries again after a
+ * pause, for up to maxWaitMs; other errors propagate.
  */
 export async function submitRecordedJob(
   client: ZuoraClient,
@@ -66,10 +67,18 @@ export async function submitRecordedJob(
   const deadline = Date.now() + (options.maxWaitMs ?? DEFAULT_LIMIT_WAIT_MS);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await client.submitJob(job.request, key);
+      const submitted = await client.submitJob(job.request, key);
+      await state.markJobSubmitted(warehouse.db, job.id, submitted.id);
+      return submitted;
     } catch (error) {
       const limited = error instanceof ZuoraRejectedError && error.zuoraCode === CONCURRENCY_LIMIT_CODE;
-      if (!limited || Date.now() + wait > deadline) throw error;
+      if (!limited || Date.now() + wait > deadline) {
+        // Zuora refused the request itself: no job exists, and resuming the row would only replay the refusal.
+        if (error instanceof ZuoraRejectedError && !error.retryable) {
+          await state.markJobStatus(warehouse.db, job.id, 'failed', error.message);
+        }
+        throw error;
+      }
       options.logger.warn(`Zuora's concurrent job limit is reached (90028); submitting again in ${(wait / 1000).toFixed(1)} s`, {
         attempt,
       });
@@ -104,7 +113,6 @@ export async function waitForRecordedJob(
       },
       options,
     );
-    await state.markJobSubmitted(ctx.warehouse.db, job.id, replay.id);
     zuoraJobId = replay.id;
   }
   let zjob = await ctx.client.getJob(zuoraJobId);
