@@ -78,8 +78,8 @@ export async function runPipeline(
     };
 
     try {
-      const run = new PipelineRun(ctx, pipeline, options, log, runId, crash);
-      const outcome = await run.execute(stored ?? pipeline.startDate, stored !== undefined);
+      const run = new PipelineRun(ctx, pipeline, options, log, runId, crash, stored !== undefined);
+      const outcome = await run.execute(stored ?? pipeline.startDate);
       Object.assign(result, outcome, { ok: true });
     } catch (thrown) {
       if (thrown instanceof SimulatedCrash) throw thrown;
@@ -131,6 +131,8 @@ class PipelineRun {
     private readonly log: RunOptions['logger'],
     private readonly runId: number,
     private readonly crash: (phase: SyncPhase) => void,
+    /** The pipeline has loaded before, so a full snapshot from Zuora is a surprise worth explaining. */
+    private readonly loadedBefore: boolean,
   ) {
     this.loader = new JobLoader(ctx, pipeline, {
       logger: log,
@@ -140,11 +142,7 @@ class PipelineRun {
     });
   }
 
-  /** Set when the pipeline has loaded before, so a full snapshot from Zuora is a surprise worth explaining. */
-  private loadedBefore = false;
-
-  async execute(watermark: Date, loadedBefore: boolean): Promise<Partial<PipelineRunResult>> {
-    this.loadedBefore = loadedBefore;
+  async execute(watermark: Date): Promise<Partial<PipelineRunResult>> {
     const { db } = this.ctx.warehouse;
     let resumed = false;
     let unfinished = await state.findUnfinishedJob(db, this.pipeline.name);
