@@ -13,6 +13,7 @@ import type { Reply, FileBody } from './jobs.ts';
 import { formatIsoInZone, formatWallTime } from './time.ts';
 import { DELETED_RETENTION_MS } from './zoql.ts';
 import type { JobSummary } from './types.ts';
+import { Timers } from './timers.ts';
 
 const MAX_RUNNING = 5;
 const MAX_QUEUED = 10;
@@ -47,7 +48,7 @@ export interface DataQueryJob {
 export class DataQueryService {
   private readonly jobs = new Map<string, DataQueryJob>();
   private readonly snapshots = new Map<string, Snapshot>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -64,22 +65,13 @@ export class DataQueryService {
   importState(jobs: DataQueryJob[]): void {
     for (const j of jobs) {
       this.jobs.set(j.id, j);
-      if (j.queryStatus === 'accepted') this.later(this.options.timing.queuedMs, () => this.markReady(j));
-      else if (j.queryStatus === 'in_progress') this.later(this.options.timing.executingMs, () => this.finish(j));
+      if (j.queryStatus === 'accepted') this.timers.later(this.options.timing.queuedMs, () => this.markReady(j));
+      else if (j.queryStatus === 'in_progress') this.timers.later(this.options.timing.executingMs, () => this.finish(j));
     }
   }
 
   close(): void {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
   }
 
   submit(contentType: string | undefined, rawBody: unknown): Reply {
@@ -125,7 +117,7 @@ export class DataQueryService {
       ready: false,
     };
     this.jobs.set(job.id, job);
-    this.later(this.options.timing.queuedMs, () => this.markReady(job));
+    this.timers.later(this.options.timing.queuedMs, () => this.markReady(job));
     this.persist();
     return { status: 200, body: { data: this.view(job) } };
   }
@@ -150,7 +142,7 @@ export class DataQueryService {
       job.updatedOn = job.startedAt;
       this.snapshots.set(job.id, this.tenant.snapshot(job.startedAt));
       this.persist();
-      this.later(this.options.timing.executingMs, () => this.finish(job));
+      this.timers.later(this.options.timing.executingMs, () => this.finish(job));
     }
   }
 

@@ -12,6 +12,7 @@ import type { FaultRegistry } from './faults.ts';
 import { FileCache } from './file-cache.ts';
 import { formatIsoUtc, formatWallTime, parseWallTime } from './time.ts';
 import type { JobSummary } from './types.ts';
+import { Timers } from './timers.ts';
 
 const DAY = 86_400_000;
 const SESSION_IDLE_MS = 180 * DAY;
@@ -215,7 +216,7 @@ export class AquaService {
   private readonly files = new Map<string, FileRecord>();
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly compiled = new Map<string, CompiledQuery>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
   private readonly cache = new FileCache();
 
   constructor(
@@ -229,7 +230,7 @@ export class AquaService {
       for (const job of this.jobs.values()) {
         if (job.stuck && job.status === 'executing') {
           job.stuck = false;
-          this.later(0, () => this.finish(job));
+          this.timers.later(0, () => this.finish(job));
         }
       }
     });
@@ -252,22 +253,13 @@ export class AquaService {
     for (const f of state.files) this.files.set(f.id, f);
     for (const job of this.jobs.values()) {
       if (job.status === 'submitted') this.scheduleReady(job);
-      else if (job.status === 'executing' && !job.stuck) this.later(this.options.timing.executingMs, () => this.finish(job));
+      else if (job.status === 'executing' && !job.stuck) this.timers.later(this.options.timing.executingMs, () => this.finish(job));
     }
   }
 
   close(): void {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.cache.close();
-  }
-
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
   }
 
   // ---- submit ----
@@ -503,7 +495,7 @@ export class AquaService {
   // ---- lifecycle ----
 
   private scheduleReady(job: AquaJob): void {
-    this.later(this.options.timing.queuedMs, () => {
+    this.timers.later(this.options.timing.queuedMs, () => {
       job.ready = true;
       this.pump();
     });
@@ -560,7 +552,7 @@ export class AquaService {
     }
     if (this.faults.take('stuck') !== undefined) job.stuck = true;
     this.persist();
-    if (!job.stuck) this.later(this.options.timing.executingMs, () => this.finish(job));
+    if (!job.stuck) this.timers.later(this.options.timing.executingMs, () => this.finish(job));
   }
 
   private batchObject(job: AquaJob, index: number): string {

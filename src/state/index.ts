@@ -20,7 +20,7 @@ export { applyJob, type ApplyJobInput } from './apply.ts';
 export { pipelineStatus } from './status.ts';
 export { acquirePipelineLock, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';
 export { tryAcquireJobSlot, heldJobSlots, JOB_SLOT_CLASS, type JobSlot } from './job-slots.ts';
-export { findUnfinishedJobById, renewIdempotencyKey, abandonStaleRunsOfKinds, lastRunOfKind } from './job-lookup.ts';
+export { findUnfinishedJobById, renewIdempotencyKey, lastRunOfKind } from './job-lookup.ts';
 export {
   ensureBackfillWindows,
   loadedBackfillWindows,

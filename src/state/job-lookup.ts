@@ -34,27 +34,6 @@ export async function renewIdempotencyKey(db: Kysely<StateDatabase>, id: number,
     .execute();
 }
 
-/**
- * abandonStaleRuns for some kinds only: sync runs (under the pipeline lock) and backfill runs (under the
- * pipeline's backfill lock) run side by side, and neither may declare the other's live run abandoned.
- */
-export async function abandonStaleRunsOfKinds(db: Kysely<StateDatabase>, pipeline: string, kinds: readonly RunKind[]): Promise<number> {
-  if (kinds.length === 0) return 0;
-  const result = await db
-    .updateTable('aquasync.runs')
-    .set({
-      status: 'abandoned',
-      finished_at: new Date(),
-      error_code: 'ABANDONED',
-      error_message: 'the process running this run stopped before finishing it',
-    })
-    .where('pipeline', '=', pipeline)
-    .where('status', '=', 'running')
-    .where('kind', 'in', kinds)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
 /** The pipeline's latest run of a kind (status shows the last backfill beside the last sync). */
 export async function lastRunOfKind(db: Kysely<StateDatabase>, pipeline: string, kind: RunKind): Promise<RunRecord | undefined> {
   const row = await db

@@ -48,14 +48,16 @@ export async function finishRun(db: Kysely<StateDatabase>, runId: number, input:
 
 /**
  * Marks the pipeline's `running` runs as abandoned: their process died without finishing them. Call it while
- * holding the pipeline lock (acquirePipelineLock): a live run would hold that lock, so no run still marked
- * running can belong to a live process. Returns how many runs were marked.
+ * holding the lock that live runs of those `kinds` hold (sync and schedule share the pipeline lock, backfill has its
+ * own, and they run side by side, so neither may declare the other's live run abandoned). Returns how many runs
+ * were marked.
  */
 export async function abandonStaleRuns(
   db: Kysely<StateDatabase>,
   pipeline: string,
-  options: { exceptRunId?: number } = {},
+  options: { exceptRunId?: number; kinds?: readonly RunKind[] } = {},
 ): Promise<number> {
+  if (options.kinds?.length === 0) return 0;
   let query = db
     .updateTable('aquasync.runs')
     .set({
@@ -67,6 +69,7 @@ export async function abandonStaleRuns(
     .where('pipeline', '=', pipeline)
     .where('status', '=', 'running');
   if (options.exceptRunId !== undefined) query = query.where('id', '!=', options.exceptRunId);
+  if (options.kinds !== undefined) query = query.where('kind', 'in', options.kinds);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

@@ -55,7 +55,7 @@ export async function runBackfill(
     return result;
   }
   try {
-    await state.abandonStaleRunsOfKinds(db, pipeline.name, ['backfill']);
+    await state.abandonStaleRuns(db, pipeline.name, { kinds: ['backfill'] });
     const runId = await state.startRun(db, { pipeline: pipeline.name, kind: 'backfill' });
     result.runId = runId;
     const watermark = await state.getWatermark(db, pipeline.name);

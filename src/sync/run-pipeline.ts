@@ -68,7 +68,7 @@ export async function runPipeline(
 
   try {
     // Backfills run beside syncs under their own lock: only this lock's kinds can be stale here.
-    await state.abandonStaleRunsOfKinds(db, pipeline.name, ['scheduled', 'manual']);
+    await state.abandonStaleRuns(db, pipeline.name, { kinds: ['scheduled', 'manual'] });
     const runId = await state.startRun(db, { pipeline: pipeline.name, kind: options.kind ?? 'manual' });
     result.runId = runId;
     const stored = await state.getWatermark(db, pipeline.name);

@@ -1,12 +1,12 @@
-// The warehouse misbehaving under a real `aquasync sync`: a statement timeout and a full disk during COPY (the
-// terminated-connection and server-restart cases are in pending-pg-terminate.ts until the crash they expose is fixed). Each run fails with a clear message, leaves the
-// watermark where it was, and the next run recovers everything.
+// The warehouse misbehaving under a real `aquasync sync`: a statement timeout, a full disk during COPY, the
+// connection terminated mid-COPY and mid-upsert (pg_terminate_backend), and the server restarting mid-run. Each run
+// fails with a clear message, leaves the watermark where it was, and the next run recovers everything.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openWarehouse } from '../../src/db/index.ts';
+import { migrate, openWarehouse, startEmbeddedPostgres } from '../../src/db/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { aquasync, cliEnv, configYaml, diffTable, TABLES, watermarkOf, type CliOutcome } from './harness.ts';
@@ -16,6 +16,21 @@ let db: TestDatabase;
 let pool: pg.Pool;
 let home: string;
 let config: string;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `probe` returns a value (or the child exits). */
+async function waitFor<T>(probe: () => Promise<T | undefined>, exited: () => boolean, ms = 20_000): Promise<T | undefined> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !exited()) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await sleep(10);
+  }
+  return undefined;
+}
 
 function changeZuora(): void {
   const { admin } = emulator;
@@ -34,6 +49,15 @@ async function expectInSync(p: pg.Pool): Promise<void> {
     const diff = await diffTable(p, 'zuora', check, emulator.admin.rows(check.object));
     expect(diff.problems).toEqual([]);
   }
+}
+
+/** Backend pid of the sync child in `database` whose query matches, or that waits on a lock. */
+async function backendOf(database: string, pattern: RegExp, waitingOnLock = false): Promise<number | undefined> {
+  const { rows } = await pool.query<{ pid: number; query: string; wait_event_type: string | null }>(
+    'select pid, query, wait_event_type from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+    [database],
+  );
+  return rows.find((r) => pattern.test(r.query) && (!waitingOnLock || r.wait_event_type === 'Lock'))?.pid;
 }
 
 function sync(url = db.url): { done: Promise<CliOutcome>; exited: () => boolean } {
@@ -128,4 +152,84 @@ describe('Postgres faults during a sync', () => {
       await pool.query('drop event trigger if exists arm_disk_full');
     }
   });
+
+  it('recovers when the connection is terminated mid-COPY', async () => {
+    // A slow file keeps the COPY open long enough to find and kill its backend.
+    // The incremental files hold a few rows (about 1 KB): 300 B/s keeps each COPY open for seconds.
+    emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 300, times: 4 });
+    await failsThenRecovers(async (run) => {
+      const pid = await waitFor(() => backendOf(db.name, /^\s*copy /i), run.exited);
+      expect(pid, 'a COPY was in progress').toBeDefined();
+      await pool.query('select pg_terminate_backend($1)', [pid]);
+    }, /\[pg\].*(terminat|connection)/i);
+  });
+
+  it('recovers when the connection is terminated mid-upsert', async () => {
+    // Holding a lock on the table parks the upsert, so its backend can be found and killed mid-statement.
+    const locker = await pool.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table zuora.account in access exclusive mode');
+      await failsThenRecovers(async (run) => {
+        const pid = await waitFor(() => backendOf(db.name, /zuora"?\."?account/i, true), run.exited);
+        expect(pid, 'an upsert was waiting').toBeDefined();
+        await pool.query('select pg_terminate_backend($1)', [pid]);
+        await locker.query('rollback');
+      }, /\[pg\].*(terminat|connection)/i);
+    } finally {
+      locker.release();
+    }
+  });
+});
+
+describe('the warehouse server restarting mid-run', () => {
+  let pgHome: string;
+  beforeAll(() => {
+    pgHome = mkdtempSync(join(tmpdir(), 'aquasync-pgrestart-'));
+    chmodSync(pgHome, 0o755); // the embedded server runs as the postgres user when tests run as root
+  });
+  afterAll(() => rmSync(pgHome, { recursive: true, force: true }));
+
+  it('fails the interrupted run clearly and recovers once the server is back', async () => {
+    let server = await startEmbeddedPostgres({ home: pgHome });
+    const admin = new pg.Client({ connectionString: server.connectionString('postgres') });
+    await admin.connect();
+    await admin.query('create database restart');
+    await admin.end();
+    const url = server.connectionString('restart');
+    try {
+      const first = await sync(url).done;
+      expect(first.code, first.stderr).toBe(0);
+      changeZuora();
+      // The incremental files hold a few rows (about 1 KB): 300 B/s keeps each COPY open for seconds.
+      emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 300, times: 4 });
+      const run = sync(url);
+      const restartPool = testPool({ connectionString: url, max: 1 });
+      const before = await watermarkOf(restartPool, 'pg');
+      const copying = await waitFor(async () => {
+        const { rows } = await restartPool.query("select 1 from pg_stat_activity where query ilike 'copy %'");
+        return rows.length ? true : undefined;
+      }, run.exited);
+      await restartPool.end();
+      expect(copying).toBe(true);
+      await server.stop();
+      const out = await run.done;
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(/\[pg\].*(terminat|connect|shut)/i);
+      expect(out.stderr).not.toMatch(/unexpected error/);
+      server = await startEmbeddedPostgres({ home: pgHome });
+      emulator.admin.faults.clear();
+      const after = testPool({ connectionString: server.connectionString('restart'), max: 1 });
+      try {
+        expect(await watermarkOf(after, 'pg')).toEqual(before);
+        const next = await sync(server.connectionString('restart')).done;
+        expect(next.code, next.stderr).toBe(0);
+        await expectInSync(after);
+      } finally {
+        await after.end();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 });

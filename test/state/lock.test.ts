@@ -78,4 +78,18 @@ describe('abandonStaleRuns', () => {
     expect(await abandonStaleRuns(a.db, 'stale', { exceptRunId: current })).toBe(0);
     expect((await pipelineStatus(a.db, 'stale')).lastRun?.id).toBe(current);
   });
+
+  it('leaves runs of other kinds alone (a sync must not abandon a live backfill)', async () => {
+    const backfill = await startRun(a.db, { pipeline: 'kinds', kind: 'backfill' });
+    const stale = await startRun(a.db, { pipeline: 'kinds', kind: 'manual' });
+    expect(await abandonStaleRuns(a.db, 'kinds', { kinds: ['scheduled', 'manual'] })).toBe(1);
+    const { rows } = await a.pool.query<{ id: number; status: string }>(
+      'SELECT id, status FROM aquasync.runs WHERE id = ANY($1) ORDER BY id',
+      [[backfill, stale]],
+    );
+    expect(rows).toEqual([
+      { id: backfill, status: 'running' },
+      { id: stale, status: 'abandoned' },
+    ]);
+  });
 });
