@@ -1,6 +1,6 @@
 // What every part of the HTTP side shares: resolved options, the emulator clock, ids.
 import { randomBytes } from 'node:crypto';
-import type { EmulatorClock, EmulatorOptions, EmulatorTiming } from './types.ts';
+import type { EmulatorClock, EmulatorOptions, EmulatorTiming, ZuoraReadings } from './types.ts';
 
 export interface ResolvedOptions {
   port: number;
@@ -25,6 +25,7 @@ export interface ResolvedOptions {
   startTimeFormat: 'pacific' | 'iso';
   clockStart: number | undefined;
   statePath: string | undefined;
+  readings: ZuoraReadings;
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -86,6 +87,12 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     startTimeFormat: options.startTimeFormat ?? 'pacific',
     clockStart: options.clockStart,
     statePath: options.statePath,
+    readings: {
+      fullHonoursIncrementalTime: options.readings?.fullHonoursIncrementalTime ?? false,
+      incrementalTimeBoundary: options.readings?.incrementalTimeBoundary ?? 'inclusive',
+      deleteMovesUpdatedDate: options.readings?.deleteMovesUpdatedDate ?? true,
+      idempotencyKey: options.readings?.idempotencyKey ?? 'honoured',
+    },
   };
 }
 

@@ -84,7 +84,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const clock = new Clock(saved?.clockDelta ?? (resolved.clockStart === undefined ? 0 : resolved.clockStart - Date.now()), persist);
   const generatedBefore = saved?.generatedBefore ?? clock.now();
-  const tenant = createTenant({ seed: resolved.seed, rows: resolved.rows, generatedBefore });
+  const tenant = createTenant({
+    seed: resolved.seed,
+    rows: resolved.rows,
+    generatedBefore,
+    deleteMovesUpdatedDate: resolved.readings.deleteMovesUpdatedDate,
+  });
   const mutations: Mutation[] = [];
   for (const m of saved?.mutations ?? []) {
     if (m.op === 'insert') {

@@ -16,4 +16,5 @@ export type {
   FaultRoute,
   JobSummary,
   RequestLogEntry,
+  ZuoraReadings,
 } from './types.ts';

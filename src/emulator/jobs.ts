@@ -536,10 +536,15 @@ export class AquaService {
       }
       // Recomputed now that the jobs ahead are finished: a failed predecessor leaves its queries unregistered.
       b.full = decideFull(actual, job.previousRequestAt, job.submittedAt, b.name, b.query, b.deleted);
+      // Older docs read incrementalTime 10:30:01 as "from 10:30:02"; the current ones as "from 10:30:01".
+      const given = job.incrementalTime === undefined ? undefined : job.incrementalTime + (this.options.readings.incrementalTimeBoundary === 'exclusive' ? 1000 : 0);
       if (!b.full) {
-        const since = job.incrementalTime ?? session?.marker ?? Number.MIN_SAFE_INTEGER;
+        const since = given ?? session?.marker ?? Number.MIN_SAFE_INTEGER;
         b.window = { since, until: now - job.offset * 1000 };
         b.includeDeleted = b.deleted !== undefined;
+      } else if (given !== undefined && this.options.readings.fullHonoursIncrementalTime) {
+        // A full load (no deleted rows) of only the rows changed since incrementalTime: incomplete by design.
+        b.window = { since: given, until: now - job.offset * 1000 };
       }
     });
     if (this.faults.take('job-error') !== undefined) job.jobError = true;

@@ -34,7 +34,7 @@ export type Value = string | boolean | number | null;
 export interface StoredRow {
   /** Field name -> value, for every field of the object. */
   values: Record<string, Value>;
-  /** Epoch ms of the last change (UpdatedDate, also moved by deletes). */
+  /** Epoch ms of the last change (an update or the deletion), whether or not the deletion moved UpdatedDate. */
   updatedAt: number;
   /** Epoch ms of the deletion when deleted. */
   deletedAt: number | undefined;
@@ -66,6 +66,8 @@ export interface TenantOptions {
   rows: number;
   /** Epoch ms; generated UpdatedDate/CreatedDate values fall before this instant. */
   generatedBefore: number;
+  /** A deletion moves UpdatedDate to the deletion time (default true). */
+  deleteMovesUpdatedDate?: boolean;
 }
 
 /** One output column of a compiled query. */

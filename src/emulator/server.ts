@@ -226,7 +226,7 @@ export class EmulatorServer {
 
   private idempotent(c: Call, run: () => Reply): void {
     const key = c.req.headers['idempotency-key'];
-    if (typeof key !== 'string' || key === '') {
+    if (typeof key !== 'string' || key === '' || this.deps.options.readings.idempotencyKey === 'ignored') {
       const r = run();
       this.json(c.req, c.res, r.status, r.body);
       return;

@@ -580,7 +580,7 @@ export function createTenant(options: TenantOptions): Tenant {
   }
 
   function fromVersion(version: Version): StoredRow {
-    return { values: version.values, updatedAt: version.values.UpdatedDate as number, deletedAt: version.deletedAt };
+    return { values: version.values, updatedAt: Math.max(version.at, version.values.UpdatedDate as number), deletedAt: version.deletedAt };
   }
 
   /** Row state as of `at`: overlay version, else the generated row, else undefined (unknown or not yet inserted). */
@@ -703,7 +703,8 @@ export function createTenant(options: TenantOptions): Tenant {
     remove(name, id, at) {
       const def = resolve(name);
       const current = latest(def, id, at, 'delete');
-      pushVersion(def.name, id, { at, values: { ...current.values, UpdatedDate: at }, deletedAt: at });
+      const values = options.deleteMovesUpdatedDate === false ? current.values : { ...current.values, UpdatedDate: at };
+      pushVersion(def.name, id, { at, values, deletedAt: at });
     },
   };
 }

@@ -41,6 +41,23 @@ export interface EmulatorOptions {
   clockStart?: number;
   /** JSON file holding sessions, jobs, files, clock and mutations across restarts. */
   statePath?: string;
+  /** Zuora's documentation does not say how it behaves here; each switch serves one plausible reading. */
+  readings?: Partial<ZuoraReadings>;
+}
+
+/**
+ * Undocumented Zuora behaviour (reference §6.3, §6.4, §6.6, §2.4). The sync must be correct under every
+ * combination, so tests run it under each.
+ */
+export interface ZuoraReadings {
+  /** A stateful batch reported `full: true` still honours `incrementalTime` (tap-zuora believes so). Default false. */
+  fullHonoursIncrementalTime: boolean;
+  /** `incrementalTime` 10:30:01 reads from 10:30:01 (inclusive, current docs) or from 10:30:02 (older docs). */
+  incrementalTimeBoundary: 'inclusive' | 'exclusive';
+  /** A deletion moves the row's UpdatedDate to the deletion time (default true). */
+  deleteMovesUpdatedDate: boolean;
+  /** Idempotency-Key on the AQuA submit is honoured (replays the first answer) or ignored. Default honoured. */
+  idempotencyKey: 'honoured' | 'ignored';
 }
 
 export interface EmulatorClock {
