@@ -135,7 +135,7 @@ function printSummary(pipeline: string, result: BackfillResult, durationMs: numb
       pipeline,
       ok: result.ok,
       runId: result.runId,
-      rows: result.rowsLoaded,
+      rows: result.rowsWritten,
       loaded: count('loaded'),
       skipped: count('skipped'),
       failed: count('failed'),
@@ -152,7 +152,7 @@ function printSummary(pipeline: string, result: BackfillResult, durationMs: numb
   );
   ctx.print(
     `\nbackfill of ${pipeline}: ${count('loaded')} window(s) loaded, ${count('skipped')} skipped (loaded before), ` +
-      `${formatCount(result.rowsLoaded)} row(s) in ${formatDuration(durationMs)}` +
+      `${formatCount(result.rowsWritten)} row(s) in ${formatDuration(durationMs)}` +
       (result.ok ? '' : `; ${count('failed')} not loaded (see the errors above; run the same command again to resume)`),
   );
 }

@@ -46,13 +46,13 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
       const run = p.lastRun;
       ctx.print(
         run
-          ? `  last run:   #${run.id} ${run.kind} ${run.status} at ${run.startedAt.toISOString()}, ${formatCount(Number(run.rowsLoaded))} row(s)${run.errorMessage ? ` — ${run.errorMessage}` : ''}`
+          ? `  last run:   #${run.id} ${run.kind} ${run.status} at ${run.startedAt.toISOString()}, ${formatCount(Number(run.rowsWritten))} row(s)${run.errorMessage ? ` — ${run.errorMessage}` : ''}`
           : '  last run:   never',
       );
       const backfill = p.lastBackfill;
       if (backfill) {
         ctx.print(
-          `  backfill:   #${backfill.id} ${backfill.status} at ${backfill.startedAt.toISOString()}, ${formatCount(Number(backfill.rowsLoaded))} row(s)${backfill.errorMessage ? ` — ${backfill.errorMessage}` : ''}`,
+          `  backfill:   #${backfill.id} ${backfill.status} at ${backfill.startedAt.toISOString()}, ${formatCount(Number(backfill.rowsWritten))} row(s)${backfill.errorMessage ? ` — ${backfill.errorMessage}` : ''}`,
         );
       }
       ctx.print(

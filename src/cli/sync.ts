@@ -79,7 +79,7 @@ function printSummary(results: PipelineRunResult[], durationMs: number, ctx: Com
       ctx.logger.info('run finished', {
         pipeline: r.pipeline,
         ok: r.ok,
-        rows: r.rowsLoaded,
+        rows: r.rowsWritten,
         tables: r.tables.length,
         durationMs: r.durationMs,
         watermark: r.watermarkAfter?.toISOString(),
@@ -102,7 +102,7 @@ function printSummary(results: PipelineRunResult[], durationMs: number, ctx: Com
   );
   ctx.print('');
   ctx.print(formatTable(['pipeline', 'table', 'load', 'rows in files', 'rows written', 'deleted'], rows));
-  const total = results.reduce((n, r) => n + r.rowsLoaded, 0);
+  const total = results.reduce((n, r) => n + r.rowsWritten, 0);
   const failed = results.filter((r) => !r.ok).length;
   ctx.print(
     `\n${results.length - failed} of ${results.length} pipeline(s) loaded, ${formatCount(total)} row(s) in ${formatDuration(durationMs)}` +

@@ -63,10 +63,10 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
       samples: per((p) => p.lastRunDurationSeconds),
     },
     {
-      name: 'aquasync_last_run_rows_loaded',
+      name: 'aquasync_last_run_rows_written',
       type: 'gauge',
       help: 'Rows loaded by the last finished scheduled run of the pipeline (on any replica).',
-      samples: per((p) => p.lastRunRowsLoaded),
+      samples: per((p) => p.lastRunRowsWritten),
     },
     {
       name: 'aquasync_watermark_lag_seconds',
@@ -81,10 +81,10 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
       samples: per((p) => (p.running ? 1 : 0)),
     },
     {
-      name: 'aquasync_rows_loaded_total',
+      name: 'aquasync_rows_written_total',
       type: 'counter',
       help: 'Rows loaded by scheduled runs of this replica.',
-      samples: per((p) => p.counters.rowsLoaded),
+      samples: per((p) => p.counters.rowsWritten),
     },
     {
       name: 'aquasync_run_failures_total',
@@ -105,5 +105,5 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
 }
 
 export function emptyCounters(): PipelineCounters {
-  return { runs: { succeeded: 0, failed: 0, skipped: 0, abandoned: 0 }, rowsLoaded: 0, failures: 0 };
+  return { runs: { succeeded: 0, failed: 0, skipped: 0, abandoned: 0 }, rowsWritten: 0, failures: 0 };
 }

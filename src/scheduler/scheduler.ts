@@ -174,7 +174,7 @@ export class Scheduler {
         pipeline: name,
         lastSuccessAt: runs?.lastSuccessAt ? runs.lastSuccessAt.getTime() / 1000 : undefined,
         lastRunDurationSeconds: runs?.lastFinished?.durationSeconds,
-        lastRunRowsLoaded: runs?.lastFinished?.rowsLoaded,
+        lastRunRowsWritten: runs?.lastFinished?.rowsWritten,
         watermarkLagSeconds: watermark ? Math.max(0, (now - watermark.getTime()) / 1000) : undefined,
         running: this.active.has(name),
         counters: this.counters.get(name) ?? emptyCounters(),
@@ -304,7 +304,7 @@ export class Scheduler {
       status = 'failed';
       message = errorMessage(error ?? 'the run failed without an error');
     }
-    const rows = result?.ok ? result.rowsLoaded : 0;
+    const rows = result?.ok ? result.rowsWritten : 0;
     await this.finish(slot, status, result?.runId, message, rows);
 
     const fields = { status, rows, durationMs: result?.durationMs, runId: result?.runId, resumed: result?.resumed };
@@ -348,7 +348,7 @@ export class Scheduler {
         owner: this.replicaId,
         status,
         runId,
-        rowsLoaded: rows,
+        rowsWritten: rows,
         error: message,
       });
       if (!ours) this.log.warn(`the slot at ${slot.dueAt.toISOString()} had been taken over; outcome "${status}" not recorded`, { pipeline: slot.pipeline });
@@ -364,7 +364,7 @@ export class Scheduler {
     const counters = this.counters.get(pipeline);
     if (!counters) return;
     counters.runs[status] += 1;
-    counters.rowsLoaded += rows;
+    counters.rowsWritten += rows;
     if (status === 'failed') counters.failures += 1;
   }
 

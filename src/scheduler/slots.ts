@@ -21,7 +21,7 @@ interface SlotRow {
   finished_at: Date | null;
   taken_over_from: string | null;
   run_ids: (number | string)[];
-  rows_loaded: number | null;
+  rows_written: number | null;
   error: string | null;
 }
 
@@ -40,7 +40,7 @@ function toSlot(row: SlotRow): SlotRecord {
     finishedAt: row.finished_at,
     takenOverFrom: row.taken_over_from,
     runIds: row.run_ids.map(Number),
-    rowsLoaded: row.rows_loaded === null ? null : Number(row.rows_loaded),
+    rowsWritten: row.rows_written === null ? null : Number(row.rows_written),
     error: row.error,
   };
 }
@@ -218,7 +218,7 @@ export async function finishSlot(
     owner: string;
     status: Exclude<SlotStatus, 'running'>;
     runId: number | undefined;
-    rowsLoaded: number;
+    rowsWritten: number;
     error: string | undefined;
   },
 ): Promise<boolean> {
@@ -226,10 +226,10 @@ export async function finishSlot(
     db,
     `record the outcome of ${input.pipeline}`,
     `UPDATE aquasync.schedule_slots
-        SET status = $4, finished_at = now(), lease_until = NULL, rows_loaded = $6, error = $7,
+        SET status = $4, finished_at = now(), lease_until = NULL, rows_written = $6, error = $7,
             run_ids = CASE WHEN $5::bigint IS NULL OR $5::bigint = ANY(run_ids) THEN run_ids ELSE run_ids || $5::bigint END
       WHERE pipeline = $1 AND due_at = $2 AND owner = $3`,
-    [input.pipeline, input.dueAt, input.owner, input.status, input.runId ?? null, input.rowsLoaded, input.error ?? null],
+    [input.pipeline, input.dueAt, input.owner, input.status, input.runId ?? null, input.rowsWritten, input.error ?? null],
   );
   return result.rowCount === 1;
 }
@@ -248,21 +248,21 @@ export async function listSlots(db: Queryable, options: { pipeline?: string; lim
 export interface LastScheduledRuns {
   pipeline: string;
   lastSuccessAt: Date | undefined;
-  lastFinished: { durationSeconds: number; rowsLoaded: number | undefined } | undefined;
+  lastFinished: { durationSeconds: number; rowsWritten: number | undefined } | undefined;
 }
 
 /** The last succeeded and the last finished run of each pipeline, on any replica (for /metrics). */
 export async function lastScheduledRuns(db: Queryable, pipelines: string[]): Promise<LastScheduledRuns[]> {
-  const result = await run<{ pipeline: string; last_success: Date | null; duration: number | null; rows_loaded: number | null }>(
+  const result = await run<{ pipeline: string; last_success: Date | null; duration: number | null; rows_written: number | null }>(
     db,
     'read the last scheduled runs',
     `SELECT p.pipeline,
             (SELECT max(finished_at) FROM aquasync.schedule_slots
               WHERE pipeline = p.pipeline AND status = 'succeeded') AS last_success,
-            f.duration, f.rows_loaded
+            f.duration, f.rows_written
        FROM unnest($1::text[]) AS p(pipeline)
        LEFT JOIN LATERAL (
-         SELECT extract(epoch FROM finished_at - started_at)::float8 AS duration, rows_loaded
+         SELECT extract(epoch FROM finished_at - started_at)::float8 AS duration, rows_written
            FROM aquasync.schedule_slots s
           WHERE s.pipeline = p.pipeline AND s.status IN ('succeeded', 'failed', 'abandoned') AND s.finished_at IS NOT NULL
           ORDER BY s.finished_at DESC
@@ -273,6 +273,6 @@ export async function lastScheduledRuns(db: Queryable, pipelines: string[]): Pro
     pipeline: r.pipeline,
     lastSuccessAt: r.last_success ?? undefined,
     lastFinished:
-      r.duration === null ? undefined : { durationSeconds: r.duration, rowsLoaded: r.rows_loaded === null ? undefined : Number(r.rows_loaded) },
+      r.duration === null ? undefined : { durationSeconds: r.duration, rowsWritten: r.rows_written === null ? undefined : Number(r.rows_written) },
   }));
 }

@@ -27,7 +27,7 @@ export interface SlotRecord {
   finishedAt: Date | null;
   takenOverFrom: string | null;
   runIds: number[];
-  rowsLoaded: number | null;
+  rowsWritten: number | null;
   error: string | null;
 }
 
@@ -72,7 +72,7 @@ export interface StopResult {
 /** Per-pipeline counters of this replica, for /metrics. */
 export interface PipelineCounters {
   runs: Record<Exclude<SlotStatus, 'running'>, number>;
-  rowsLoaded: number;
+  rowsWritten: number;
   failures: number;
 }
 
@@ -83,7 +83,7 @@ export interface PipelineMetrics {
   lastSuccessAt: number | undefined;
   /** The last finished scheduled run (any outcome), on any replica. */
   lastRunDurationSeconds: number | undefined;
-  lastRunRowsLoaded: number | undefined;
+  lastRunRowsWritten: number | undefined;
   /** now - watermark; undefined before the first load. */
   watermarkLagSeconds: number | undefined;
   running: boolean;

@@ -16,7 +16,12 @@ export async function startRun(db: Kysely<StateDatabase>, input: { pipeline: str
 
 export interface FinishRunInput {
   status: Exclude<RunStatus, 'running'>;
-  rowsLoaded: number;
+  /** Rows inserted, changed or deleted in the warehouse. */
+  rowsWritten: number;
+  /** Data rows in the result files (default 0). */
+  rowsRead?: number;
+  /** Rows sent to quarantine (default 0). */
+  rowsQuarantined?: number;
   watermarkBefore: Date | null | undefined;
   watermarkAfter: Date | null | undefined;
   error?: { code: string; message: string };
@@ -31,7 +36,9 @@ export async function finishRun(db: Kysely<StateDatabase>, runId: number, input:
     .set({
       status: input.status,
       finished_at: new Date(),
-      rows_loaded: input.rowsLoaded,
+      rows_written: input.rowsWritten,
+      rows_read: input.rowsRead ?? 0,
+      rows_quarantined: input.rowsQuarantined ?? 0,
       watermark_before: input.watermarkBefore ?? null,
       watermark_after: input.watermarkAfter ?? null,
       error_code: input.error?.code ?? null,

@@ -10,7 +10,7 @@ type NullableJson = ColumnType<unknown, string | null | undefined, string | null
 
 export type RunKind = 'scheduled' | 'manual' | 'backfill';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
-export type JobKind = 'sync' | 'backfill';
+export type JobKind = 'sync' | 'backfill' | 'snapshot';
 export type JobStatus = 'submitting' | 'submitted' | 'completed' | 'staged' | 'applied' | 'failed' | 'expired' | 'abandoned';
 export type FileStatus = 'pending' | 'staged' | 'applied';
 
@@ -31,7 +31,12 @@ export interface RunsTable {
   finished_at: NullableTimestamp;
   /** Zuora job id of the job this run submitted or resumed. */
   job_id: string | null;
-  rows_loaded: ColumnType<number, number | undefined, number>;
+  /** Rows inserted, changed or deleted in the warehouse (unchanged and older rows are not written). */
+  rows_written: ColumnType<number, number | undefined, number>;
+  /** Data rows in the job's result files. */
+  rows_read: ColumnType<number, number | undefined, number>;
+  /** Rows sent to aquasync.rejected_rows because Postgres could not take one of their values. */
+  rows_quarantined: ColumnType<number, number | undefined, number>;
   watermark_before: NullableTimestamp;
   watermark_after: NullableTimestamp;
   error_code: string | null;
@@ -56,6 +61,8 @@ export interface JobsTable {
   zuora_status: string | null;
   start_time: string | null;
   offset_seconds: number | null;
+  /** A snapshot job's stateful job: both are applied in one transaction. */
+  parent_job_id: number | null;
   created_at: DefaultedTimestamp;
   submitted_at: NullableTimestamp;
   completed_at: NullableTimestamp;
@@ -99,6 +106,51 @@ export interface EventsTable {
   details: NullableJson;
 }
 
+export interface SnapshotsTable {
+  pipeline: string;
+  table_name: string;
+  object: string;
+  /** The query (ZOQL and deleted spec) last asked for; a different one owes a new snapshot. */
+  query: string;
+  /** Why a complete snapshot is owed (null: none is). */
+  owed_reason: string | null;
+  owed_since: NullableTimestamp;
+  /** Snapshot time of the last complete snapshot applied. */
+  last_snapshot_at: NullableTimestamp;
+  last_snapshot_job: string | null;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface TombstonesTable {
+  schema_name: string;
+  table_name: string;
+  /** The key as text: the value of a one-column key, a JSON array of the values of a composite one. */
+  key: string;
+  /** By when the row was known deleted: a live version updated at or before this is older than the deletion. */
+  deleted_at: Timestamp;
+  job_id: string | null;
+}
+
+export interface RejectedRowsTable {
+  id: Generated<number>;
+  pipeline: string;
+  object: string;
+  table_name: string;
+  job_id: string | null;
+  file_id: string;
+  /** Physical line in the result file (1 = header). */
+  line: number | null;
+  /** Data row number in the result file (1 = first row after the header). */
+  record: number | null;
+  raw_line: string;
+  error: string;
+  fingerprint: string;
+  first_seen_at: DefaultedTimestamp;
+  last_seen_at: DefaultedTimestamp;
+  times_seen: ColumnType<number, number | undefined, number>;
+  resolved_at: NullableTimestamp;
+}
+
 export interface StateDatabase {
   'aquasync.watermarks': WatermarksTable;
   'aquasync.runs': RunsTable;
@@ -106,4 +158,7 @@ export interface StateDatabase {
   'aquasync.batches': BatchesTable;
   'aquasync.files': FilesTable;
   'aquasync.events': EventsTable;
+  'aquasync.snapshots': SnapshotsTable;
+  'aquasync.tombstones': TombstonesTable;
+  'aquasync.rejected_rows': RejectedRowsTable;
 }

@@ -11,7 +11,12 @@ export interface RunRecord {
   finishedAt: Date | undefined;
   /** Zuora job id. */
   jobId: string | undefined;
-  rowsLoaded: number;
+  /** Rows inserted, changed or deleted in the warehouse. */
+  rowsWritten: number;
+  /** Data rows in the result files. */
+  rowsRead: number;
+  /** Rows sent to aquasync.rejected_rows. */
+  rowsQuarantined: number;
   watermarkBefore: Date | undefined;
   watermarkAfter: Date | undefined;
   errorCode: string | undefined;
@@ -35,6 +40,8 @@ export interface JobRecord {
   incrementalTime: string | undefined;
   windowFrom: Date | undefined;
   windowTo: Date | undefined;
+  /** For a snapshot job: the row id of the stateful job it is applied with. */
+  parentJobId: number | undefined;
   zuoraStatus: string | undefined;
   startTime: string | undefined;
   offsetSeconds: number | undefined;

@@ -27,7 +27,7 @@ export async function runBackfill(
   options: BackfillOptions,
 ): Promise<BackfillResult> {
   const log = options.logger.child({ pipeline: pipeline.name });
-  const result: BackfillResult = { ok: false, runId: undefined, windows: [], rowsLoaded: 0, error: undefined };
+  const result: BackfillResult = { ok: false, runId: undefined, windows: [], rowsWritten: 0, error: undefined };
   let plan: ReturnType<typeof planBackfill>;
   try {
     plan = planBackfill(pipeline, options);
@@ -75,7 +75,7 @@ export async function runBackfill(
     const skipped = result.windows.filter((w) => w.status === 'skipped').length;
     await state.finishRun(db, runId, {
       status: result.ok ? 'succeeded' : 'failed',
-      rowsLoaded: result.rowsLoaded,
+      rowsWritten: result.rowsWritten,
       // A backfill never moves the watermark: both ends are the watermark it found.
       watermarkBefore: watermark ?? null,
       watermarkAfter: watermark ?? null,
@@ -93,7 +93,7 @@ export async function runBackfill(
         failed: plan.windows.length - loaded - skipped,
       },
     });
-    if (result.ok) log.info(`backfill done: ${loaded} window(s) loaded, ${skipped} skipped, ${result.rowsLoaded} row(s)`);
+    if (result.ok) log.info(`backfill done: ${loaded} window(s) loaded, ${skipped} skipped, ${result.rowsWritten} row(s)`);
     else log.error(`backfill failed: ${errorMessage(result.error)}; run it again to resume (loaded windows are skipped)`);
   } finally {
     await lock.release();
@@ -120,7 +120,7 @@ class BackfillRun {
     const outcomes: BackfillWindowResult[] = planned.map((w) => ({ since: w.since, until: w.until, status: 'failed', rows: 0 }));
     result.windows = outcomes;
     let done = 0;
-    const report = (): void => this.options.onProgress?.({ windowsDone: done, windowsTotal: planned.length, rows: result.rowsLoaded });
+    const report = (): void => this.options.onProgress?.({ windowsDone: done, windowsTotal: planned.length, rows: result.rowsWritten });
     // Loaded windows are skipped up front, so the first report tells how much was done before this run.
     planned.forEach((_, i) => {
       if (records[i]?.status === 'loaded') {
@@ -140,7 +140,7 @@ class BackfillRun {
         try {
           outcome.rows = await this.loadWindow(window, record);
           outcome.status = 'loaded';
-          result.rowsLoaded += outcome.rows;
+          result.rowsWritten += outcome.rows;
         } catch (error) {
           result.error ??= error;
           await state.markWindowFailed(this.ctx.warehouse.db, record.id, errorMessage(error));

@@ -48,7 +48,7 @@ export async function runPipeline(
     runId: undefined,
     zuoraJobId: undefined,
     resumed: false,
-    rowsLoaded: 0,
+    rowsWritten: 0,
     tables: [],
     watermarkBefore: undefined,
     watermarkAfter: undefined,
@@ -89,7 +89,7 @@ export async function runPipeline(
       try {
         await state.finishRun(db, runId, {
           status: 'failed',
-          rowsLoaded: 0,
+          rowsWritten: 0,
           watermarkBefore: stored ?? null,
           watermarkAfter: stored ?? null,
           error: { code: error instanceof AquasyncError ? error.code : 'INTERNAL', message: errorMessage(error) },
@@ -292,7 +292,7 @@ class PipelineRun {
       finish: (trx, { tables, rows }) =>
         state.finishRun(trx, this.runId, {
           status: 'succeeded',
-          rowsLoaded: rows,
+          rowsWritten: rows,
           watermarkBefore: watermark,
           watermarkAfter: newWatermark,
           details: { zuoraJobId: zjob.id, tables },
@@ -302,7 +302,7 @@ class PipelineRun {
     this.log.info(
       `loaded ${loaded.rows} row(s) into ${loaded.tables.length} table(s); watermark moved from ${watermark.toISOString()} to ${newWatermark.toISOString()}`,
     );
-    return { zuoraJobId: zjob.id, rowsLoaded: loaded.rows, tables: loaded.tables, watermarkAfter: newWatermark };
+    return { zuoraJobId: zjob.id, rowsWritten: loaded.rows, tables: loaded.tables, watermarkAfter: newWatermark };
   }
 }
 

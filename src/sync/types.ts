@@ -23,7 +23,7 @@ export interface PipelineRunResult {
   runId: number | undefined;
   zuoraJobId: string | undefined;
   resumed: boolean;
-  rowsLoaded: number;
+  rowsWritten: number;
   tables: TableResult[];
   watermarkBefore: Date | undefined;
   watermarkAfter: Date | undefined;
@@ -85,6 +85,6 @@ export interface BackfillResult {
   ok: boolean;
   runId: number | undefined;
   windows: BackfillWindowResult[];
-  rowsLoaded: number;
+  rowsWritten: number;
   error: unknown;
 }

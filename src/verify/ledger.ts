@@ -76,7 +76,7 @@ export async function finishReconcileRun(
   outcome: { ok: boolean; rows: number; details: unknown; error?: { code: string; message: string } | undefined },
 ): Promise<void> {
   await db.query(
-    `UPDATE aquasync.runs SET status = $2, finished_at = now(), rows_loaded = $3, details = $4::jsonb,
+    `UPDATE aquasync.runs SET status = $2, finished_at = now(), rows_written = $3, details = $4::jsonb,
        error_code = $5, error_message = $6 WHERE id = $1`,
     [
       runId,

@@ -33,7 +33,7 @@ export type BackfillRunner = (
   ok: boolean;
   runId: number | undefined;
   windows: { since: Date; until: Date; status: 'loaded' | 'skipped' | 'failed'; rows: number }[];
-  rowsLoaded: number;
+  rowsWritten: number;
   error: unknown;
 }>;
 
@@ -188,8 +188,8 @@ export async function runReconcile(
           ...(options.poll ? { poll: options.poll } : {}),
         });
         const status = outcome.ok ? (outcome.windows.every((w) => w.status === 'skipped') ? 'skipped' : 'loaded') : 'failed';
-        f.result.repull.push({ ...range, runId: outcome.runId, status, rows: outcome.rowsLoaded });
-        f.result.rowsRepulled += outcome.rowsLoaded;
+        f.result.repull.push({ ...range, runId: outcome.runId, status, rows: outcome.rowsWritten });
+        f.result.rowsRepulled += outcome.rowsWritten;
         if (!outcome.ok) {
           f.result.ok = false;
           f.result.error = `re-pull of ${range.since.toISOString()} .. ${range.until.toISOString()} failed: ${errorMessage(outcome.error)}`;

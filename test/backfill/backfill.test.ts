@@ -140,7 +140,7 @@ describe('backfill against the emulator', () => {
     expect(second.error).toBeUndefined();
     expect(second.ok).toBe(true);
     expect(second.windows.map((w) => w.status)).toEqual(['skipped', 'loaded', 'loaded', 'loaded']);
-    expect(second.rowsLoaded).toBe(second.windows.reduce((n, w) => n + w.rows, 0));
+    expect(second.rowsWritten).toBe(second.windows.reduce((n, w) => n + w.rows, 0));
     const bodies = submits(world).map((r) => r.body as SubmittedBody);
     expect(bodies).toHaveLength(3);
     const windowStarts = bodies.map((b) => /UpdatedDate >= '([^']+)'/.exec(b.queries[0]!.query)?.[1]).sort();
@@ -205,7 +205,7 @@ describe('backfill against the emulator', () => {
     const result = await running;
     expect(result.error).toBeUndefined();
     expect(result.windows.map((w) => w.status)).toEqual(['loaded']);
-    expect(result.rowsLoaded).toBeGreaterThan(0);
+    expect(result.rowsWritten).toBeGreaterThan(0);
 
     const { rows } = await world.warehouse.pool.query('select id, name, _aquasync_deleted as d from conc.account where id in ($1, $2) order by id', [
       changed,

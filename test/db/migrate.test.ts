@@ -39,8 +39,11 @@ describe('migrate', () => {
       'jobs',
       'kysely_migration',
       'kysely_migration_lock',
+      'rejected_rows',
       'runs',
       'schedule_slots',
+      'snapshots',
+      'tombstones',
       'verifications',
       'watermarks',
     ]);

@@ -98,14 +98,14 @@ export interface RunRow {
   status: string;
   started_at: Date;
   finished_at: Date | null;
-  rows_loaded: number;
+  rows_written: number;
   job_id: string | null;
   error_message: string | null;
 }
 
 export async function runsOf(world: SyncWorld, pipeline: string): Promise<RunRow[]> {
   const { rows } = await world.warehouse.pool.query<RunRow>(
-    'select id, kind, status, started_at, finished_at, rows_loaded, job_id, error_message from aquasync.runs where pipeline = $1 order by id',
+    'select id, kind, status, started_at, finished_at, rows_written, job_id, error_message from aquasync.runs where pipeline = $1 order by id',
     [pipeline],
   );
   return rows;

@@ -47,14 +47,14 @@ describe('Prometheus text', () => {
     counters.runs.succeeded = 2;
     counters.runs.failed = 1;
     counters.failures = 1;
-    counters.rowsLoaded = 120;
+    counters.rowsWritten = 120;
     const text = renderMetrics(
       [
         {
           pipeline: 'billing',
           lastSuccessAt: 1764032403.5,
           lastRunDurationSeconds: 2.25,
-          lastRunRowsLoaded: 60,
+          lastRunRowsWritten: 60,
           watermarkLagSeconds: 95,
           running: true,
           counters,
@@ -63,7 +63,7 @@ describe('Prometheus text', () => {
           pipeline: 'new',
           lastSuccessAt: undefined,
           lastRunDurationSeconds: undefined,
-          lastRunRowsLoaded: undefined,
+          lastRunRowsWritten: undefined,
           watermarkLagSeconds: undefined,
           running: false,
           counters: emptyCounters(),
@@ -78,7 +78,7 @@ describe('Prometheus text', () => {
     expect(text).toContain('aquasync_run_in_progress{pipeline="billing"} 1\naquasync_run_in_progress{pipeline="new"} 0');
     expect(text).toContain('# TYPE aquasync_run_failures_total counter\naquasync_run_failures_total{pipeline="billing"} 1\naquasync_run_failures_total{pipeline="new"} 0');
     expect(text).toContain('aquasync_runs_total{pipeline="billing",outcome="failed"} 1');
-    expect(text).toContain('aquasync_rows_loaded_total{pipeline="billing"} 120');
+    expect(text).toContain('aquasync_rows_written_total{pipeline="billing"} 120');
     expect(text).toContain('aquasync_scheduler_up 1');
     expect(text.endsWith('\n')).toBe(true);
     // every sample line belongs to a family announced just before it

@@ -156,12 +156,12 @@ describe('runs, events and status', () => {
     const pipeline = 'runs';
     const runId = await startRun(w.db, { pipeline, kind: 'scheduled' });
     let status = await pipelineStatus(w.db, pipeline);
-    expect(status.lastRun).toMatchObject({ id: runId, status: 'running', kind: 'scheduled', pid: process.pid, rowsLoaded: 0 });
+    expect(status.lastRun).toMatchObject({ id: runId, status: 'running', kind: 'scheduled', pid: process.pid, rowsWritten: 0 });
     expect(status.watermark).toBeUndefined();
 
     await finishRun(w.db, runId, {
       status: 'failed',
-      rowsLoaded: 12,
+      rowsWritten: 12,
       watermarkBefore: new Date('2024-01-01T00:00:00Z'),
       watermarkAfter: null,
       error: { code: 'ZUORA_AUTH', message: 'credentials refused' },
@@ -170,7 +170,7 @@ describe('runs, events and status', () => {
     status = await pipelineStatus(w.db, pipeline);
     expect(status.lastRun).toMatchObject({
       status: 'failed',
-      rowsLoaded: 12,
+      rowsWritten: 12,
       errorCode: 'ZUORA_AUTH',
       errorMessage: 'credentials refused',
       details: { tables: ['account'] },
@@ -179,7 +179,7 @@ describe('runs, events and status', () => {
     expect(status.lastRun?.finishedAt).toBeInstanceOf(Date);
     expect(status.lastRun?.watermarkBefore?.toISOString()).toBe('2024-01-01T00:00:00.000Z');
 
-    await expect(finishRun(w.db, 999_999, { status: 'succeeded', rowsLoaded: 0, watermarkBefore: undefined, watermarkAfter: undefined })).rejects.toBeInstanceOf(WarehouseError);
+    await expect(finishRun(w.db, 999_999, { status: 'succeeded', rowsWritten: 0, watermarkBefore: undefined, watermarkAfter: undefined })).rejects.toBeInstanceOf(WarehouseError);
   });
 
   it('appends events', async () => {
