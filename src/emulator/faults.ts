@@ -71,6 +71,7 @@ const KINDS: readonly FaultKind[] = [
   'corrupt-file',
   'wrong-record-count',
   'wrong-header',
+  'delay',
 ];
 
 const CORRUPT_MODES = ['unbalanced-quote', 'nul-byte', 'truncate-gzip', 'zip-entries'];
@@ -88,6 +89,9 @@ export function validateFault(fault: Fault): void {
   }
   if (fault.kind === 'reset' && !(fault.afterBytes >= 0)) {
     throw new Error('fault reset: afterBytes must be a number >= 0');
+  }
+  if (fault.kind === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) {
+    throw new Error(`fault delay: ms must be a number >= 0, got ${String(fault.ms)}`);
   }
   if (fault.kind === 'slow' && !(fault.bytesPerSecond > 0)) {
     throw new Error('fault slow: bytesPerSecond must be a number > 0');

@@ -114,6 +114,8 @@ export class EmulatorServer {
       return;
     }
     if (this.deps.faults.take('expire-tokens', route) !== undefined) this.expireTokens();
+    const delay = this.deps.faults.take('delay', route);
+    if (delay !== undefined) holdResponse(res, delay.ms);
     if (route !== 'token' && match.route !== 'results' && !this.authorized(req)) {
       this.json(req, res, 401, { success: false, reasons: [{ code: 90000011, message: 'Authentication error' }] });
       return;
@@ -465,4 +467,13 @@ async function pumpBody(source: Readable, res: ServerResponse, resetAfter: numbe
   } catch (err) {
     res.destroy(err instanceof Error ? err : undefined);
   }
+}
+
+/** Lets the handler act on the request now but delays the end of its response (see the `delay` fault). */
+function holdResponse(res: ServerResponse, ms: number): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    setTimeout(() => end(...args), ms);
+    return res;
+  }) as ServerResponse['end'];
 }

@@ -97,7 +97,12 @@ export type Fault =
   /** The next `completed` job status reports `delta` more rows on its first batch than its files hold. */
   | (FaultCommon & { kind: 'wrong-record-count'; delta: number })
   /** The next file download has a header whose last column is not one the query selected. */
-  | (FaultCommon & { kind: 'wrong-header' });
+  | (FaultCommon & { kind: 'wrong-header' })
+  /**
+   * The next matching request is acted on at once but its response is held back `ms` (a slow network after the
+   * server committed): a client killed meanwhile never learns what the server did, e.g. which job it created.
+   */
+  | (FaultCommon & { kind: 'delay'; ms: number; route?: FaultRoute });
 
 export type CorruptMode = 'unbalanced-quote' | 'nul-byte' | 'truncate-gzip' | 'zip-entries';
 

@@ -29,6 +29,21 @@ describe('faults', () => {
     expect((await client.request('POST', '/v1/batch-query/', stateless('select Id from Account'))).status).toBe(200);
   });
 
+  it('delay acts on the submit at once but holds its response back', async () => {
+    emu.admin.faults.add({ kind: 'delay', ms: 400, route: 'submit' });
+    const before = emu.admin.jobs().length;
+    let answered = false;
+    const pending = client.request('POST', '/v1/batch-query/', stateless('select Id from Account')).then((r) => {
+      answered = true;
+      return r;
+    });
+    // The job exists on the server while the client still waits: a client killed now never learns its id.
+    while (emu.admin.jobs().length === before) await new Promise((r) => setTimeout(r, 5));
+    expect(answered).toBe(false);
+    expect((await pending).status).toBe(200);
+    expect(emu.admin.jobs()).toHaveLength(before + 1);
+  });
+
   it('status on the token route', async () => {
     emu.admin.faults.add({ kind: 'status', status: 429, route: 'token' });
     await expect(Client.for(emu)).rejects.toThrow(/429/);
