@@ -1,6 +1,6 @@
 // Row counts per warehouse table, for `aquasync status`.
 import type pg from 'pg';
-import { countTableRows } from './sql.ts';
+import { countTableRows } from './sql/index.ts';
 
 export interface TableRowCount {
   table: string;

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataError } from '../errors.ts';
 import { copyLine, isDataException, isPgError } from './pg-error.ts';
-import * as sql from './sql.ts';
+import * as sql from './sql/index.ts';
 import type { StageFileArgs, StageFileResult } from './types.ts';
 
 export async function stageFile(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResult> {
@@ -89,10 +89,18 @@ export async function dropStageTables(client: pg.ClientBase, tables: string[]): 
   await client.query(sql.dropStageTables(tables));
 }
 
-/** Rows in a stage table, or undefined when it is gone. Never fails the caller's transaction for a missing table. */
-export async function stageRowCount(client: pg.ClientBase, table: string): Promise<number | undefined> {
-  const exists = await client.query<{ exists: boolean }>(sql.stageTableExists(), [table]);
-  if (exists.rows[0]?.exists !== true) return undefined;
-  const count = await client.query<{ n: string }>(sql.countStageRows(table));
-  return Number(count.rows[0]?.n ?? 0);
+/**
+ * Rows now in each stage table (undefined: the table is gone). Never fails the caller's transaction for a missing
+ * table. The loader compares these with the counts recorded at staging, because a crash of the server empties
+ * unlogged tables while the records saying "staged" survive.
+ */
+export async function stagedRowCounts(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, number | undefined>> {
+  const counts = new Map<string, number | undefined>(tables.map((t) => [t, undefined]));
+  if (tables.length === 0) return counts;
+  const existing = await client.query<{ name: string }>(sql.existingStageTables(), [tables]);
+  const present = existing.rows.map((r) => r.name);
+  if (present.length === 0) return counts;
+  const rows = await client.query<{ name: string; n: string }>(sql.countStageRows(present));
+  for (const row of rows.rows) counts.set(row.name, Number(row.n));
+  return counts;
 }

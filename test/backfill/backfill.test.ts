@@ -205,7 +205,7 @@ describe('backfill against the emulator', () => {
     const result = await running;
     expect(result.error).toBeUndefined();
     expect(result.windows.map((w) => w.status)).toEqual(['loaded']);
-    expect(result.rowsWritten).toBeGreaterThan(0);
+    expect(result.rowsRead).toBeGreaterThan(0);
 
     const { rows } = await world.warehouse.pool.query('select id, name, _aquasync_deleted as d from conc.account where id in ($1, $2) order by id', [
       changed,

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { castExpression } from '../../src/load/index.ts';
-import { vetType } from '../../src/load/sql.ts';
+import { vetType } from '../../src/load/sql/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 let db: TestDatabase;
