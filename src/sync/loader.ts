@@ -204,6 +204,8 @@ export class JobLoader {
     const limit = pLimit(this.pipeline.concurrency);
     const total = job.batches.reduce((n, b) => n + b.files.length, 0);
     let done = 0;
+    // The first failure stops new downloads; the ones in flight finish (or fail) before the error is reported.
+    let failedOnce = false;
     const tasks: Promise<void>[] = [];
     for (const b of job.batches) {
       for (const fileId of b.files) {
@@ -215,7 +217,11 @@ export class JobLoader {
         }
         tasks.push(
           limit(async () => {
-            const header = await this.stageOne(job, b, fileId);
+            if (failedOnce) return;
+            const header = await this.stageOne(job, b, fileId).catch((error: unknown) => {
+              failedOnce = true;
+              throw error;
+            });
             this.adoptHeader(job, b, header, fileId, all);
             done++;
             this.options.onFileStaged?.(done, total);

@@ -16,7 +16,7 @@ import { AquasyncError, WarehouseError, ZuoraJobFailedError, errorMessage } from
 import { buildJobRequest, watermarkFromJob } from '../plan/index.ts';
 import type { AquaJobRequest, ZuoraClient } from '../zuora/index.ts';
 import type { Warehouse } from '../db/index.ts';
-import { tableRowCounts } from '../load/index.ts';
+import { existingTables, tableRowCounts } from '../load/index.ts';
 import * as state from '../state/index.ts';
 import { JobDriver, type CompletedJob } from './job-driver.ts';
 import { JobLoader, JobLoadFailure, stageTableName, type JobToLoad, type SnapshotToApply } from './loader.ts';
@@ -199,9 +199,9 @@ class PipelineRun {
     await state.noteSubmittedQueries(this.ctx.warehouse.db, this.pipeline.name, targets, { loadedBefore: this.stored !== undefined });
     if (this.stored !== undefined) {
       // A table dropped by hand is reloaded whole, not from the watermark on.
-      const counts = await tableRowCounts(this.ctx.warehouse.pool, this.ctx.schema, targets.map((t) => t.table));
-      for (const [i, count] of counts.entries()) {
-        if (!count.exists) await state.markSnapshotOwed(this.ctx.warehouse.db, this.pipeline.name, targets[i] as state.SnapshotTarget, 'table-missing');
+      const existing = await existingTables(this.ctx.warehouse.pool, this.ctx.schema, targets.map((t) => t.table));
+      for (const target of targets.filter((t) => !existing.has(t.table))) {
+        await state.markSnapshotOwed(this.ctx.warehouse.db, this.pipeline.name, target, 'table-missing');
       }
     }
     return planned;
@@ -343,16 +343,17 @@ class PipelineRun {
   private async judge(child: JobToLoad, request: AquaJobRequest): Promise<{ apply: Map<string, SnapshotToApply>; paid: { table: string; query: string; at: Date; zuoraJobId: string }[] }> {
     const apply = new Map<string, SnapshotToApply>();
     const paid: { table: string; query: string; at: Date; zuoraJobId: string }[] = [];
-    const warehouse = await tableRowCounts(this.ctx.warehouse.pool, this.ctx.schema, child.batches.map((b) => b.name));
-    for (const [i, b] of child.batches.entries()) {
+    for (const b of child.batches) {
       const query = request.queries.find((q) => q.name === b.name);
       if (!query) continue;
       const filtered = /\bwhere\b/i.test(query.query);
       const count = child.zjob.startTime === undefined ? undefined : await liveCount(this.ctx.client, b.objectConfig.name, filtered, { logger: this.log, signal: this.options.signal });
+      // The warehouse's live rows are counted only when Zuora's count is missing (it scans the table).
+      const live = count === undefined ? ((await tableRowCounts(this.ctx.warehouse.pool, this.ctx.schema, [b.name]))[0]?.live ?? 0) : 0;
       const verdict =
         child.zjob.startTime === undefined
           ? { trusted: false, note: 'Zuora did not say when the snapshot job started' }
-          : judgeSnapshot(b.batch.recordCount, count, warehouse[i]?.live ?? 0);
+          : judgeSnapshot(b.batch.recordCount, count, live);
       paid.push({ table: b.name, query: querySignature(query), at: child.seenAt, zuoraJobId: child.zjob.id });
       if (verdict.trusted) {
         apply.set(b.name, { job: 1, at: child.seenAt });

@@ -74,6 +74,10 @@ export interface PipelineYaml {
   jobTimeout?: number;
   /** Extra keys for the pipeline-level `source:` map (YAML lines, already indented by 6). */
   source?: string[];
+  /** Files staged at once (default: the config default). */
+  concurrency?: number;
+  deletes?: 'soft' | 'hard' | 'ignore';
+  offset?: number;
 }
 
 /** A pipelines.yaml syncing Account and InvoiceItem of an emulator; `${VAR}` references stay for the CLI to resolve. */
@@ -90,13 +94,13 @@ export function configYaml(
     format: ${p.format ?? 'gzip'}
     lookback: ${p.lookback ?? 0}
     startDate: "2000-01-01T00:00:00Z"
-${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.source?.length ? `    source:\n${p.source.join('\n')}\n` : ''}    objects:
+${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.concurrency === undefined ? '' : `    concurrency: ${p.concurrency}\n`}${p.offset === undefined ? '' : `    offset: ${p.offset}\n`}${p.source?.length ? `    source:\n${p.source.join('\n')}\n` : ''}    objects:
       - name: Account
         fields: [${(p.accountFields ?? ACCOUNT_FIELDS).join(', ')}]
-        deletes: soft
+        deletes: ${p.deletes ?? 'soft'}
       - name: InvoiceItem
         fields: [${ITEM_FIELDS.join(', ')}]
-        deletes: soft
+        deletes: ${p.deletes ?? 'soft'}
 `,
   );
   return `source:
@@ -159,11 +163,19 @@ export const TABLES: TableCheck[] = [
 export interface DiffOptions {
   /** Only rows whose last change is before this instant must be present and equal (watermark check). */
   changedBefore?: number;
+  /** How deletions must look: soft = present and flagged, hard = absent, ignore = present and live (default soft). */
+  deletes?: 'soft' | 'hard' | 'ignore';
+  /**
+   * Start of the first job the warehouse loaded: a row deleted before it was never exported (full loads hold no
+   * deleted rows), so in soft mode it may be absent. Every later deletion must show. Default: any deletion may be
+   * absent (the lenient check).
+   */
+  firstLoadAt?: number;
 }
 
 /**
  * Differences between one warehouse table and the truth: missing or extra live rows, any column that differs, a
- * deleted row not flagged, duplicate keys. Returns [] when they agree.
+ * deletion not applied exactly as the delete mode says, duplicate keys. Returns [] when they agree.
  */
 export async function diffTable(
   pool: pg.Pool,
@@ -173,6 +185,7 @@ export async function diffTable(
   options: DiffOptions = {},
 ): Promise<{ problems: string[]; compared: number }> {
   const problems: string[] = [];
+  const deletes = options.deletes ?? 'soft';
   const exists = await pool.query('select 1 from pg_tables where schemaname = $1 and tablename = $2', [schema, check.table]);
   const rows: Record<string, unknown>[] = exists.rowCount
     ? (await pool.query(`select * from "${schema}"."${check.table}"`)).rows
@@ -186,6 +199,16 @@ export async function diffTable(
   const types = fieldTypes(check.object, check.fields);
   const cutoff = options.changedBefore;
   let compared = 0;
+  const compareValues = (id: string, row: StoredRow, got: Record<string, unknown>, skip: string[] = []): void => {
+    for (const field of types) {
+      if (skip.includes(field.name)) continue;
+      const want = truthValue(row.values[field.name] ?? null, field.type);
+      const have = warehouseValue(got[snake(field.name)], field.type);
+      if (JSON.stringify(want) !== JSON.stringify(have)) {
+        problems.push(`${check.table}.${snake(field.name)} of ${id}: warehouse ${JSON.stringify(have)}, Zuora ${JSON.stringify(want)}`);
+      }
+    }
+  };
   for (const row of truth) {
     const id = String(row.values.Id);
     const lastChange = Math.max(row.updatedAt, row.deletedAt ?? 0);
@@ -193,7 +216,19 @@ export async function diffTable(
     const got = byId.get(id);
     compared++;
     if (row.deletedAt !== undefined) {
-      if (got && got._aquasync_deleted !== true) problems.push(`${check.table}: row ${id} was deleted in Zuora but is not flagged`);
+      const mustShow = options.firstLoadAt !== undefined && row.deletedAt >= options.firstLoadAt;
+      if (deletes === 'hard') {
+        if (got) problems.push(`${check.table}: row ${id} was deleted in Zuora but is still there (deletes: hard)`);
+      } else if (deletes === 'soft') {
+        if (got && got._aquasync_deleted !== true) problems.push(`${check.table}: row ${id} was deleted in Zuora but is not flagged`);
+        if (!got && mustShow) problems.push(`${check.table}: row ${id} was deleted in Zuora but is absent (deletes: soft keeps it, flagged)`);
+      } else if (got) {
+        // ignore: the last live version stays live; Zuora may have moved UpdatedDate when it deleted the row.
+        if (got._aquasync_deleted !== false) problems.push(`${check.table}: row ${id} is flagged deleted although deletes: ignore`);
+        compareValues(id, row, got, ['UpdatedDate']);
+      } else if (mustShow) {
+        problems.push(`${check.table}: row ${id} is absent although deletes: ignore keeps deleted rows`);
+      }
       continue;
     }
     if (!got) {
@@ -201,18 +236,14 @@ export async function diffTable(
       continue;
     }
     if (got._aquasync_deleted !== false) problems.push(`${check.table}: live row ${id} is flagged deleted`);
-    for (const field of types) {
-      const want = truthValue(row.values[field.name] ?? null, field.type);
-      const have = warehouseValue(got[snake(field.name)], field.type);
-      if (JSON.stringify(want) !== JSON.stringify(have)) {
-        problems.push(`${check.table}.${snake(field.name)} of ${id}: warehouse ${JSON.stringify(have)}, Zuora ${JSON.stringify(want)}`);
-      }
-    }
+    compareValues(id, row, got);
   }
   if (cutoff === undefined) {
+    const known = new Set(truth.map((r) => String(r.values.Id)));
     const live = new Set(truth.filter((r) => r.deletedAt === undefined).map((r) => String(r.values.Id)));
     for (const [id, row] of byId) {
-      if (!live.has(id) && row._aquasync_deleted === false) problems.push(`${check.table}: live row ${id} is not in Zuora`);
+      if (!known.has(id)) problems.push(`${check.table}: row ${id} is not a row Zuora ever had`);
+      else if (!live.has(id) && row._aquasync_deleted === false && deletes !== 'ignore') problems.push(`${check.table}: live row ${id} is not in Zuora`);
     }
   }
   return { problems, compared };
