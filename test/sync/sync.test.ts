@@ -1,17 +1,10 @@
 // End to end: pipelines.yaml -> emulator over real HTTP -> real Postgres, compared with the emulator's truth.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OBJECTS } from '../../src/emulator/schema.ts';
-import { expectTableMatches } from '../helpers/compare.ts';
+import { expectTableMatches } from '../helpers/truth.ts';
 import { pipelineFrom, postsToBatchQuery, startWorld, syncOnce, watermarkOf, type SyncWorld } from './helpers.ts';
 
 const ACCOUNT_FIELDS = ['Id', 'Name', 'Balance', 'Status', 'AutoPay', 'BillCycleDay', 'Notes', 'LastInvoiceDate', 'UpdatedDate'];
 const ITEM_FIELDS = ['Id', 'ChargeAmount', 'ChargeDate', 'ServiceStartDate', 'Quantity', 'UpdatedDate'];
-
-function typed(object: string, fields: string[]): { name: string; type: string }[] {
-  const def = OBJECTS.find((o) => o.name === object);
-  if (!def) throw new Error(`no ${object}`);
-  return fields.map((name) => ({ name, type: def.fields.find((f) => f.name === name)?.type ?? 'text' }));
-}
 
 function yamlFor(opts: { name: string; project: string; format?: string; schema?: string; deletes?: string; lookback?: number }): string {
   return `
@@ -38,20 +31,8 @@ pipelines:
 }
 
 async function expectInSync(world: SyncWorld, schema: string, deletes: 'soft' | 'hard' | 'ignore' = 'soft'): Promise<void> {
-  await expectTableMatches(world.warehouse.pool, {
-    schema,
-    table: 'account',
-    fields: typed('Account', ACCOUNT_FIELDS),
-    truth: world.emulator.admin.rows('Account'),
-    deletes,
-  });
-  await expectTableMatches(world.warehouse.pool, {
-    schema,
-    table: 'invoice_item',
-    fields: typed('InvoiceItem', ITEM_FIELDS),
-    truth: world.emulator.admin.rows('InvoiceItem'),
-    deletes,
-  });
+  await expectTableMatches(world.warehouse.pool, schema, { object: 'Account', table: 'account', fields: ACCOUNT_FIELDS }, world.emulator.admin.rows('Account'), { deletes });
+  await expectTableMatches(world.warehouse.pool, schema, { object: 'InvoiceItem', table: 'invoice_item', fields: ITEM_FIELDS }, world.emulator.admin.rows('InvoiceItem'), { deletes });
 }
 
 describe('sync against the emulator', () => {
