@@ -18,6 +18,7 @@ export {
   type CreateJobInput,
 } from './jobs.ts';
 export { recordEvent, type EventInput } from './events.ts';
+export { openQuarantine, type QuarantineSummary } from './quarantine.ts';
 export {
   noteSubmittedQueries,
   owedSnapshots,

@@ -361,6 +361,20 @@ describe('mergeStaged', () => {
   });
 });
 
+describe('the deleted flag is read where the header has it', () => {
+  it('loads a file whose IsDeleted column is not the first', async () => {
+    const header = ['Account.Id', 'Account.Name', 'Account.IsDeleted', 'Account.Balance', 'Account.UpdatedDate', 'BillToContact.Id'];
+    const base = accountSpec();
+    const positions: Record<string, number> = { id: 0, name: 1, balance: 3, updated_date: 4, bill_to_id: 5 };
+    const s = spec({ columns: base.columns.map((c) => ({ ...c, position: positions[c.name] as number })), deletedPosition: 2 });
+    await load(pool, s, [toCsv([header, ['a', 'A', 'false', '1', T1, null], ['b', 'B', 'true', '1', T1, null]])]);
+    expect(await rows(s)).toEqual([
+      { id: 'a', name: 'A', bill_to_id: null, deleted: false },
+      { id: 'b', name: 'B', bill_to_id: null, deleted: true },
+    ]);
+  });
+});
+
 describe('tombstones', () => {
   it.each([
     ['Zuora moves UpdatedDate when it deletes', T2],
