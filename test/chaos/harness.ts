@@ -77,6 +77,8 @@ export interface PipelineYaml {
   partner?: string;
   /** Replaces the Account field list. */
   accountFields?: string[];
+  /** Replaces the InvoiceItem field list. */
+  itemFields?: string[];
   /** Seconds a job (and a submit queued behind Zuora's 90028 limit) may take. */
   jobTimeout?: number;
   /** Extra keys for the pipeline-level `source:` map (YAML lines, already indented by 6). */
@@ -94,13 +96,13 @@ export function tablesOf(p: PipelineYaml, index: number): TableCheck[] {
   const prefix = p.tablePrefix ?? (index === 0 ? '' : `${p.name.replace(/[^a-z0-9_]/g, '_')}_`);
   return [
     { object: 'Account', table: `${prefix}account`, fields: p.accountFields ?? ACCOUNT_FIELDS },
-    { object: 'InvoiceItem', table: `${prefix}invoice_item`, fields: ITEM_FIELDS },
+    { object: 'InvoiceItem', table: `${prefix}invoice_item`, fields: p.itemFields ?? ITEM_FIELDS },
   ];
 }
 
 /** A pipelines.yaml syncing Account and InvoiceItem of an emulator; `${VAR}` references stay for the CLI to resolve. */
 export function configYaml(
-  source: { baseUrl: string; clientId: string; clientSecret: string },
+  source: { baseUrl: string; clientId: string; clientSecret: string; dataCenter?: 'us' | 'eu' },
   pipelines: PipelineYaml[],
   schema = 'zuora',
 ): string {
@@ -118,7 +120,7 @@ ${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.conc
         deletes: ${p.deletes ?? 'soft'}
         table: ${tablesOf(p, index)[0]?.table}
       - name: InvoiceItem
-        fields: [${ITEM_FIELDS.join(', ')}]
+        fields: [${(p.itemFields ?? ITEM_FIELDS).join(', ')}]
         deletes: ${p.deletes ?? 'soft'}
         table: ${tablesOf(p, index)[1]?.table}
 `,
@@ -127,7 +129,7 @@ ${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.conc
   baseUrl: ${source.baseUrl}
   clientId: ${source.clientId}
   clientSecret: ${source.clientSecret}
-warehouse:
+${source.dataCenter ? `  dataCenter: ${source.dataCenter}\n` : ''}warehouse:
   schema: ${schema}
 pipelines:
 ${blocks.join('')}`;
@@ -162,16 +164,4 @@ export async function warehouseFingerprint(pool: pg.Pool, schema: string): Promi
     parts.push(`${tablename}:${rows[0]?.n}:${rows[0]?.h ?? ''}`);
   }
   return parts.join('\n');
-}
-
-/** Deterministic PRNG (mulberry32) so a seed replays a trial. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
