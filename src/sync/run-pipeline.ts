@@ -94,7 +94,7 @@ export async function runPipeline(
       if (thrown instanceof SimulatedCrash) throw thrown;
       const error = asRunError(thrown);
       result.error = error;
-      log.error(`run failed: ${errorMessage(error)}`);
+      log.error(`run failed: ${errorMessage(error)}`, { code: error instanceof AquasyncError ? error.code : 'INTERNAL' });
       try {
         await state.finishRun(db, runId, {
           status: 'failed',

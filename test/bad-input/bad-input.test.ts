@@ -92,29 +92,32 @@ interface RunCase {
   pipeline?: PipelineYaml;
   secret?: string;
   faults?: Fault[];
+  /** The error code the run fails with (the `code` of its JSON "run failed" line) and its message. */
+  code: string;
   message: RegExp;
 }
 
 const runCases: RunCase[] = [
-  { name: 'an unknown object', run: 'noobj', pipeline: { name: 'noobj', accountFields: ['Id'] }, message: /\[noobj\].*(NoSuchThing|data source could not be found)/ },
-  { name: 'credentials Zuora refuses (401)', run: 'creds', pipeline: { name: 'creds' }, secret: 'wrong-secret-123', message: /\[creds\].*credentials/ },
-  { name: 'a query error (90005)', run: 'e90005', pipeline: { name: 'e90005', accountFields: ['Id', 'NoSuchField'] }, message: /\[e90005\].*(90005|NoSuchField)/ },
+  { name: 'an unknown object', run: 'noobj', pipeline: { name: 'noobj', accountFields: ['Id'] }, code: 'ZUORA_REJECTED', message: /data source could not be found|NoSuchThing/ },
+  { name: 'credentials Zuora refuses (401)', run: 'creds', pipeline: { name: 'creds' }, secret: 'wrong-secret-123', code: 'ZUORA_AUTH', message: /Zuora refused the client credentials \(HTTP 401\)/ },
+  { name: 'a query error (90005)', run: 'e90005', pipeline: { name: 'e90005', accountFields: ['Id', 'NoSuchField'] }, code: 'ZUORA_REJECTED', message: /\(errorCode 90005\): There is no field named NoSuchField/ },
   ...(['90017', '90019', '90028'] as const).map((code) => ({
     name: `an HTTP 200 error body ${code}`,
     run: `e${code}`,
     // 90028 is retried while the job's time allows (a queue, not a failure); a short jobTimeout ends the wait.
     pipeline: { name: `e${code}`, ...(code === '90028' ? { jobTimeout: 3 } : {}) },
     faults: [{ kind: 'submit-error', errorCode: code, message: `emulated ${code}`, times: 1000 } as Fault],
-    message: new RegExp(`\\[e${code}\\].*${code}`),
+    code: 'ZUORA_REJECTED',
+    message: new RegExp(`\\(errorCode ${code}\\): emulated ${code}`),
   })),
-  { name: 'a CSV header not matching the query', run: 'gz', faults: [{ kind: 'wrong-header' }], message: /\[gz\].*(Unexpected\.Column|header)/i },
-  { name: 'an unbalanced quote', run: 'gz', faults: [{ kind: 'corrupt-file', mode: 'unbalanced-quote', times: 4 }], message: /\[gz\].*(quote|CSV)/i },
-  { name: 'a truncated gzip', run: 'gz', faults: [{ kind: 'corrupt-file', mode: 'truncate-gzip', times: 4 }], message: /\[gz\].*(gzip|truncated|unexpected end)/i },
-  { name: 'a zip with no entry', run: 'zp', faults: [{ kind: 'corrupt-file', mode: 'zip-entries', entries: 0, times: 4 }], message: /\[zp\].*(zip|entr)/i },
-  { name: 'a zip with two entries', run: 'zp', faults: [{ kind: 'corrupt-file', mode: 'zip-entries', entries: 2, times: 4 }], message: /\[zp\].*(zip|entr)/i },
-  { name: 'a row count that disagrees with recordCount', run: 'gz', faults: [{ kind: 'wrong-record-count', delta: 3 }], message: /\[gz\].*reported \d+ row/ },
-  { name: 'an expired file', run: 'gz', faults: [{ kind: 'expired-file', times: 20 }], message: /\[gz\].*expired/i },
-  { name: 'an oversized file (403)', run: 'gz', faults: [{ kind: 'too-large', times: 20 }], message: /\[gz\].*(size|large)/i },
+  { name: 'a CSV header not matching the query', run: 'gz', faults: [{ kind: 'wrong-header' }], code: 'DATA_INVALID', message: /CSV header of Account does not match the query: expected \[.*\], got \[.*Unexpected\.Column\]/ },
+  { name: 'an unbalanced quote', run: 'gz', faults: [{ kind: 'corrupt-file', mode: 'unbalanced-quote', times: 4 }], code: 'DATA_INVALID', message: /result file \w+ \(\w+\) line \d+: unterminated CSV quoted field/ },
+  { name: 'a truncated gzip', run: 'gz', faults: [{ kind: 'corrupt-file', mode: 'truncate-gzip', times: 4 }], code: 'DATA_INVALID', message: /result file \w+ \(\w+\): gzip data is truncated or corrupt/ },
+  { name: 'a zip with no entry', run: 'zp', faults: [{ kind: 'corrupt-file', mode: 'zip-entries', entries: 0, times: 4 }], code: 'DATA_INVALID', message: /expected exactly one CSV file inside the zip, found 0/ },
+  { name: 'a zip with two entries', run: 'zp', faults: [{ kind: 'corrupt-file', mode: 'zip-entries', entries: 2, times: 4 }], code: 'DATA_INVALID', message: /expected exactly one CSV file inside the zip, found 2/ },
+  { name: 'a row count that disagrees with recordCount', run: 'gz', faults: [{ kind: 'wrong-record-count', delta: 3 }], code: 'DATA_INVALID', message: /Zuora reported \d+ row\(s\) but the result file\(s\) of job \w+ held \d+/ },
+  { name: 'an expired file', run: 'gz', faults: [{ kind: 'expired-file', times: 20 }], code: 'ZUORA_FILE_EXPIRED', message: /needed more than \d+ jobs in one run/ },
+  { name: 'an oversized file (403)', run: 'gz', faults: [{ kind: 'too-large', times: 20 }], code: 'ZUORA_FILE_TOO_LARGE', message: /larger than Zuora's 2,047 MB download limit \(403\)/ },
 ];
 
 describe('bad input', () => {
@@ -171,9 +174,15 @@ describe('bad input', () => {
     const file = writeConfig(`case-${c.run}.yaml`, text);
     for (const fault of c.faults ?? []) emulator.admin.faults.add(fault);
     try {
-      const out = await aquasync(['sync', '--config', file, '--pipeline', c.run], cliEnv(home, db.url)).done;
+      const out = await aquasync(['sync', '--config', file, '--pipeline', c.run, '--log-format', 'json'], cliEnv(home, db.url)).done;
       expect(out.code).toBe(1);
-      expect(out.stderr).toMatch(c.message);
+      const failures = (out.stdout + out.stderr)
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; code?: string; pipeline?: string })
+        .filter((l) => l.msg.startsWith('run failed'));
+      expect(failures.map((f) => [f.pipeline, f.code])).toEqual([[c.run, c.code]]);
+      expect(failures[0]?.msg).toMatch(c.message);
       expect(out.stderr).not.toMatch(/unexpected error/);
       expect(await warehouseFingerprint(pool, 'zuora')).toBe(before);
       const runs = await pool.query<{ status: string; error_message: string }>(

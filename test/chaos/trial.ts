@@ -183,6 +183,8 @@ class Trial {
     if (kill) {
       const observed = await this.trigger(kill.phase, () => exited, lines);
       if (observed !== 'exited-first') await this.kill(kill, [main, ...others]);
+      // What held the phase open goes (a run that outlived a warehouse kill goes on and meets the restarted server).
+      this.emulator.admin.faults.clear();
       await aid?.release();
       this.result.kills.push({ round: index, recovery, aimed: kill, observed });
       const done = await main.done;
@@ -217,7 +219,8 @@ class Trial {
     const none = { release: async () => undefined };
     switch (phase) {
       case 'submitting':
-        admin.faults.add({ kind: 'delay', ms: 30_000, route: 'submit' });
+        // Long enough for the trial to see the job and strike; a warehouse-only kill leaves the run waiting this long.
+        admin.faults.add({ kind: 'delay', ms: 4000, route: 'submit' });
         return none;
       case 'polling':
         admin.faults.add({ kind: 'stuck' });
