@@ -17,7 +17,7 @@ import type { Warehouse } from '../db/index.ts';
 import * as state from '../state/index.ts';
 import { JobLoader, stageTableName } from './load-job.ts';
 import { acquireJobSlot, DEFAULT_JOB_BUDGET, submitRecordedJob, tenantKey, waitForRecordedJob } from './submit.ts';
-import type { PipelineRunResult, RunOptions, SyncPhase } from './types.ts';
+import type { PipelineRunResult, RunOptions, SyncPhase, TableResult } from './types.ts';
 
 export interface PipelineRunContext {
   warehouse: Warehouse;
@@ -49,6 +49,7 @@ export async function runPipeline(
     zuoraJobId: undefined,
     resumed: false,
     rowsWritten: 0,
+    rowsRead: 0,
     tables: [],
     watermarkBefore: undefined,
     watermarkAfter: undefined,
@@ -292,18 +293,25 @@ class PipelineRun {
       finish: (trx, { tables, rows }) =>
         state.finishRun(trx, this.runId, {
           status: 'succeeded',
-          rowsWritten: rows,
+          rowsWritten: rowsWrittenOf(tables),
+          rowsRead: rows,
           watermarkBefore: watermark,
           watermarkAfter: newWatermark,
           details: { zuoraJobId: zjob.id, tables },
         }),
     });
     this.crash('applied');
+    const written = rowsWrittenOf(loaded.tables);
     this.log.info(
-      `loaded ${loaded.rows} row(s) into ${loaded.tables.length} table(s); watermark moved from ${watermark.toISOString()} to ${newWatermark.toISOString()}`,
+      `wrote ${written} row(s) to ${loaded.tables.length} table(s) from ${loaded.rows} row(s) in the result files; watermark moved from ${watermark.toISOString()} to ${newWatermark.toISOString()}`,
     );
-    return { zuoraJobId: zjob.id, rowsWritten: loaded.rows, tables: loaded.tables, watermarkAfter: newWatermark };
+    return { zuoraJobId: zjob.id, rowsWritten: written, rowsRead: loaded.rows, tables: loaded.tables, watermarkAfter: newWatermark };
   }
+}
+
+/** Rows a load changed in the warehouse: upserted (new or changed) plus deleted or marked deleted. */
+function rowsWrittenOf(tables: readonly TableResult[]): number {
+  return tables.reduce((n, t) => n + t.upserted + t.deleted + t.missingMarkedDeleted, 0);
 }
 
 export { stageTableName };

@@ -23,7 +23,10 @@ export interface PipelineRunResult {
   runId: number | undefined;
   zuoraJobId: string | undefined;
   resumed: boolean;
+  /** Rows inserted, changed or deleted in the warehouse. */
   rowsWritten: number;
+  /** Data rows in the job's result files (what Zuora sent; unchanged rows are read but not written). */
+  rowsRead: number;
   tables: TableResult[];
   watermarkBefore: Date | undefined;
   watermarkAfter: Date | undefined;
