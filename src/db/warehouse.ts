@@ -61,7 +61,8 @@ async function openUrl(url: string, logger: Logger, server: EmbeddedServer | und
       closed = true;
       await endLockPool(pool);
       const allClosed = connectionsClosed(pool);
-      await db.destroy(); // ends the pool
+      await db.destroy(); // ends the pool, but only when Kysely has used it
+      if (!pool.ending) await pool.end();
       await allClosed;
     },
   };
