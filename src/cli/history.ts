@@ -28,6 +28,7 @@ export function watermarkMove(before: Date | undefined, after: Date | undefined)
   const year = 365.25 * 86_400_000;
   if (abs >= year) return `${sign}${(abs / year).toFixed(1)} y`;
   if (abs >= 86_400_000) return `${sign}${Math.floor(abs / 86_400_000)} d ${Math.round((abs % 86_400_000) / 3_600_000)} h`;
+  if (abs >= 3_600_000) return `${sign}${Math.floor(abs / 3_600_000)} h ${Math.round((abs % 3_600_000) / 60_000)} min`;
   return `${sign}${formatDuration(abs)}`;
 }
 
