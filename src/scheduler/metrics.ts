@@ -65,7 +65,7 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
     {
       name: 'aquasync_last_run_rows_written',
       type: 'gauge',
-      help: 'Rows loaded by the last finished scheduled run of the pipeline (on any replica).',
+      help: 'Rows inserted, changed or deleted by the last finished scheduled run of the pipeline (on any replica).',
       samples: per((p) => p.lastRunRowsWritten),
     },
     {
@@ -83,8 +83,14 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
     {
       name: 'aquasync_rows_written_total',
       type: 'counter',
-      help: 'Rows loaded by scheduled runs of this replica.',
+      help: 'Rows inserted, changed or deleted by scheduled runs of this replica.',
       samples: per((p) => p.counters.rowsWritten),
+    },
+    {
+      name: 'aquasync_rows_read_total',
+      type: 'counter',
+      help: "Rows in the result files of this replica's scheduled runs (unchanged rows are read, not written).",
+      samples: per((p) => p.counters.rowsRead),
     },
     {
       name: 'aquasync_run_failures_total',
@@ -105,5 +111,5 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
 }
 
 export function emptyCounters(): PipelineCounters {
-  return { runs: { succeeded: 0, failed: 0, skipped: 0, abandoned: 0 }, rowsWritten: 0, failures: 0 };
+  return { runs: { succeeded: 0, failed: 0, skipped: 0, abandoned: 0 }, rowsWritten: 0, rowsRead: 0, failures: 0 };
 }

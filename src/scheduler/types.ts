@@ -72,7 +72,10 @@ export interface StopResult {
 /** Per-pipeline counters of this replica, for /metrics. */
 export interface PipelineCounters {
   runs: Record<Exclude<SlotStatus, 'running'>, number>;
+  /** Rows inserted, changed or deleted in the warehouse. */
   rowsWritten: number;
+  /** Rows in the result files of those runs (unchanged rows are read but not written). */
+  rowsRead: number;
   failures: number;
 }
 

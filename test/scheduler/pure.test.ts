@@ -48,6 +48,7 @@ describe('Prometheus text', () => {
     counters.runs.failed = 1;
     counters.failures = 1;
     counters.rowsWritten = 120;
+    counters.rowsRead = 2_000;
     const text = renderMetrics(
       [
         {
@@ -79,6 +80,7 @@ describe('Prometheus text', () => {
     expect(text).toContain('# TYPE aquasync_run_failures_total counter\naquasync_run_failures_total{pipeline="billing"} 1\naquasync_run_failures_total{pipeline="new"} 0');
     expect(text).toContain('aquasync_runs_total{pipeline="billing",outcome="failed"} 1');
     expect(text).toContain('aquasync_rows_written_total{pipeline="billing"} 120');
+    expect(text).toContain('# TYPE aquasync_rows_read_total counter\naquasync_rows_read_total{pipeline="billing"} 2000');
     expect(text).toContain('aquasync_scheduler_up 1');
     expect(text.endsWith('\n')).toBe(true);
     // every sample line belongs to a family announced just before it
