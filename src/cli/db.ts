@@ -121,7 +121,7 @@ async function status(values: Record<string, unknown>, ctx: CommandContext): Pro
     ctx.print(
       `embedded Postgres of ${found.home} is not running` +
         (found.initialised ? ` (data in ${found.dataDir})` : ' (not created yet)') +
-        `\n  start: ${cmd} db start   (any command that needs it also starts it; port from ${PORT_ENV}, default 54329)`,
+        `\n  start: ${cmd} db start   (any command that needs it also starts it; port: ${PORT_ENV}, else the last one used, else 54329)`,
     );
     return EXIT_NOT_RUNNING;
   }

@@ -1,6 +1,6 @@
 // How a person can run aquasync again from the same shell, so every hint we print is one that works: `aquasync`
-// when that name on PATH is this very program, `npx aquasync` inside a project that has it installed (or is it),
-// and `node <absolute path>` otherwise.
+// when that name on the shell's PATH is this very program, `npx aquasync` inside a project that has it installed
+// (or is it), and `node <absolute path>` otherwise.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
@@ -26,7 +26,8 @@ export function aquasyncCommand(): string {
   const script = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
   const onPath = (process.env.PATH ?? '')
     .split(path.delimiter)
-    .filter(Boolean)
+    // npx and npm scripts put node_modules/.bin on PATH for their child only: the user's shell does not have it.
+    .filter((dir) => dir !== '' && path.basename(dir) !== '.bin')
     .map((dir) => path.join(dir, 'aquasync'))
     .find((file) => existsSync(file));
   const cwd = process.cwd();
