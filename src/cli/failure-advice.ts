@@ -20,6 +20,10 @@ export function failureAdvice(error: unknown, zuoraJobId?: string): FailureAdvic
   if (error instanceof InterruptedError) {
     return { kind: 'automatic', text: zuoraJobId ? `the next run resumes ${job}` : 'the next run starts it again' };
   }
+  if (error instanceof AquasyncError && error.code === 'INTERRUPTED') {
+    // Not a failure of this pipeline's data: another process held its lock (a run in progress elsewhere).
+    return { kind: 'automatic', text: error.hint ?? 'the next run tries again' };
+  }
   if (error instanceof ZuoraFileExpiredError || error instanceof DataError) {
     return { kind: 'automatic', text: 'the job was abandoned; the next run covers the same window with a new job' };
   }

@@ -303,7 +303,7 @@ class PipelineRun {
     this.crash('applied');
     const written = rowsWrittenOf(loaded.tables);
     this.log.info(
-      `wrote ${written} row(s) to ${loaded.tables.length} table(s) from ${loaded.rows} row(s) in the result files; watermark moved from ${watermark.toISOString()} to ${newWatermark.toISOString()}`,
+      `loaded ${loaded.rows} row(s) from the result files into ${loaded.tables.length} table(s), ${written} of them written (new, changed or deleted); watermark moved from ${watermark.toISOString()} to ${newWatermark.toISOString()}`,
     );
     return { zuoraJobId: zjob.id, rowsWritten: written, rowsRead: loaded.rows, tables: loaded.tables, watermarkAfter: newWatermark };
   }

@@ -124,7 +124,7 @@ ${opts.extra ?? ''}`,
     await emulator?.close();
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 180_000);
 
   it('passes a correct set-up, warns that a new partner cannot be proven without a job, and submits nothing', async () => {
     emulator.admin.clearRequests();
@@ -156,7 +156,7 @@ ${opts.extra ?? ''}`,
     expect(strict.code).toBe(1);
     expect(strict.stdout).toMatch(/^WARN\s+billing: partner\/project/m);
     expect(strict.stdout).toMatch(/no job was submitted/);
-  });
+  }, 180_000);
 
   it('catches a misspelled field, an unknown joined object and an unknown object, with a fix', async () => {
     const file = writeConfig('typo', {
@@ -170,7 +170,7 @@ ${opts.extra ?? ''}`,
     expect(out.stdout).toMatch(/^FAIL\s+billing: Acount\s+Zuora does not know the object "Acount"/m);
     expect(out.stdout).toMatch(/^ok\s+billing: InvoiceItem/m);
     expect(emulator.admin.jobs()).toEqual([]);
-  });
+  }, 180_000);
 
   it('catches bad credentials and skips what needs them', async () => {
     const out = await aquasync(['check', '--config', writeConfig('creds', { secret: 'not-the-secret' }), '--json'], env);
@@ -180,7 +180,7 @@ ${opts.extra ?? ''}`,
     expect(find(checks, /^billing: partner, objects and fields/)).toMatchObject({ status: 'skip' });
     expect(out.stdout + out.stderr).not.toContain('not-the-secret');
     expect(emulator.admin.jobs()).toEqual([]);
-  });
+  }, 180_000);
 
   it('says why Zuora cannot be reached (connection refused), quickly', async () => {
     const closed = await freePort();
@@ -191,7 +191,7 @@ ${opts.extra ?? ''}`,
       detail: expect.stringMatching(new RegExp(`connection refused by 127\\.0\\.0\\.1:${closed}`)),
       fix: expect.stringMatching(/ZUORA_BASE_URL/),
     });
-  });
+  }, 180_000);
 
   it('fails a partner Zuora rejects on the session lookup (90019)', async () => {
     const proxy = await partnerRejectingProxy(emulator.url);
@@ -206,7 +206,7 @@ ${opts.extra ?? ''}`,
     } finally {
       await proxy.close();
     }
-  });
+  }, 180_000);
 
   it('after a load: confirms the session, and flags a partner changed since then', async () => {
     const file = writeConfig('loaded');
@@ -225,7 +225,7 @@ ${opts.extra ?? ''}`,
       fix: expect.stringMatching(/full snapshot/),
     });
     expect(emulator.admin.jobs()).toHaveLength(jobs);
-  });
+  }, 180_000);
 
   it('fails a warehouse the user may not write to', async () => {
     const role = `aquasync_ro_${Math.random().toString(36).slice(2, 8)}`;
@@ -248,5 +248,5 @@ ${opts.extra ?? ''}`,
       await admin.query(`DROP ROLE IF EXISTS ${role}`);
       await admin.end();
     }
-  });
+  }, 180_000);
 });

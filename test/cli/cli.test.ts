@@ -88,7 +88,15 @@ describe('aquasync CLI', () => {
     const query = await aquasync(['query', 'select count(*) as n from zuora.account'], env);
     expect(query.code).toBe(0);
     expect(query.stdout).toMatch(/\bn\b[\s\S]*\b12[0-9]\b/);
-  }, 120_000);
+
+    const history = await aquasync(['history'], env);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^id\s+pipeline\s+kind\s+started \(UTC\)\s+duration\s+outcome\s+written\s+read\s+watermark\s+moved\s+error$/m);
+    expect(history.stdout).toMatch(/^\s*1\s+billing\s+manual\s+\S+Z\s+.*succeeded\s+7,500\s+7,500\s+\S+Z\s+\+\d/m);
+    const runs = (await aquasync(['history', '--json', '--limit', '1'], env)).stdout.trim().split('\n');
+    expect(runs).toHaveLength(1);
+    expect(JSON.parse(runs[0]!)).toMatchObject({ id: 2, kind: 'manual', status: 'succeeded', rowsWritten: Number(totals![1]!.replace(/,/g, '')) });
+  }, 300_000);
 
   it('serves the emulator until SIGTERM, with the URL and credentials it prints', async () => {
     const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--rows', '200'], {

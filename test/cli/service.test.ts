@@ -163,7 +163,7 @@ pipelines:
     expect(forced.code, forced.stderr).toBe(0);
     await holder.end().catch(() => undefined);
     expect((await aquasync(['db', 'status'], env)).code).toBe(3);
-  }, 120_000);
+  }, 300_000);
 
   it('query reads SQL from an argument, a file, or standard input', async () => {
     const file = join(home, 'q.sql');
@@ -184,39 +184,50 @@ pipelines:
     const missing = await aquasync(['query', '-f', join(home, 'nope.sql')], env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read SQL from .*nope\.sql: ENOENT/);
-  });
+  }, 240_000);
 
   it('a query while schedule runs leaves /healthz at 200; Ctrl-C to the process group lets the load finish within the grace', async () => {
-    // Result files trickle, so the first scheduled load is still downloading when Ctrl-C arrives.
-    emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 4000, times: 2 });
     const schedule = launch(['schedule', '--config', config, '--port', '0', '--grace', '60'], env);
     launched.push(schedule);
-    const base = await until('the status server', () => /serving \/healthz and \/metrics on (http:\/\/\S+)/.exec(schedule.output())?.[1], 60_000, schedule.output);
-    const statusUrl = base.replace('0.0.0.0', '127.0.0.1');
-    await until('/healthz 200', async () => (await healthz(statusUrl)) === 200 || undefined, 30_000, schedule.output);
+    try {
+      const base = await until('the status server', () => /serving \/healthz and \/metrics on (http:\/\/\S+)/.exec(schedule.output())?.[1], 60_000, schedule.output);
+      const statusUrl = base.replace('0.0.0.0', '127.0.0.1');
+      await until('/healthz 200', async () => (await healthz(statusUrl)) === 200 || undefined, 30_000, schedule.output);
 
-    const query = await aquasync(['query', 'select 1 as one'], env);
-    expect(query.code, query.stderr).toBe(0);
-    expect(query.stdout).not.toMatch(/started the embedded Postgres/); // schedule's server, found again
-    const status = await aquasync(['status', '--config', config], env);
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain(`embedded Postgres on 127.0.0.1:${pgPort} (keeps running until "npx aquasync db stop")`);
-    expect(await healthz(statusUrl)).toBe(200);
+      const query = await aquasync(['query', 'select 1 as one'], env);
+      expect(query.code, query.stderr).toBe(0);
+      expect(query.stdout).not.toMatch(/started the embedded Postgres/); // schedule's server, found again
+      const status = await aquasync(['status', '--config', config], env);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain(`embedded Postgres on 127.0.0.1:${pgPort} (keeps running until "npx aquasync db stop")`);
+      expect(await healthz(statusUrl)).toBe(200);
 
-    // "completed: N file(s)" is logged before the (slow) downloads start; "staged" after they end.
-    await until('a load downloading its files', () => (/completed: \d+ file/.test(schedule.output()) && !/staged/.test(schedule.output())) || undefined, 60_000, schedule.output);
-    process.kill(-schedule.child.pid!, 'SIGINT'); // what Ctrl-C in a terminal does: the whole foreground group
-    const exit = await schedule.exited;
-    const out = schedule.output();
-    expect(exit.code, out).toBe(0);
-    expect(out).toMatch(/SIGINT received: no new runs; a running load may finish within 60 s/);
-    expect(out).toMatch(/stopped cleanly/);
-    expect(out).not.toMatch(/ERROR|connection lost|terminating connection/);
-    // A load was running when the signal came, and finished after it.
-    expect(out.indexOf('SIGINT received')).toBeGreaterThan(0);
-    expect(out.lastIndexOf('status=succeeded')).toBeGreaterThan(out.indexOf('SIGINT received'));
+      // From now on result files trickle (a few bytes a second), so the next load is still downloading when
+      // Ctrl-C arrives. A load is downloading while it has logged more "completed: N file(s)" than "staged" lines.
+      emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 20, times: 2 });
+      const count = (pattern: RegExp): number => schedule.output().match(pattern)?.length ?? 0;
+      const completedBefore = count(/completed: \d+ file/g);
+      await until(
+        'a load downloading its files',
+        () => (count(/completed: \d+ file/g) > completedBefore && count(/completed: \d+ file/g) > count(/staged \d+ file/g)) || undefined,
+        60_000,
+        schedule.output,
+      );
+      process.kill(-schedule.child.pid!, 'SIGINT'); // what Ctrl-C in a terminal does: the whole foreground group
+      const exit = await schedule.exited;
+      const out = schedule.output();
+      expect(exit.code, out).toBe(0);
+      expect(out).toMatch(/SIGINT received: no new runs; a running load may finish within 60 s/);
+      expect(out).toMatch(/stopped cleanly/);
+      expect(out).not.toMatch(/ERROR|connection lost|terminating connection/);
+      // The load that was downloading finished after the signal.
+      expect(out.lastIndexOf('status=succeeded')).toBeGreaterThan(out.indexOf('SIGINT received'));
+    } finally {
+      emulator.admin.faults.clear();
+      if (schedule.child.exitCode === null && schedule.child.signalCode === null) process.kill(-schedule.child.pid!, 'SIGKILL');
+    }
 
-    // The server was not in the group: it still runs, and the run is recorded as finished.
+    // The server was not in the group: it still runs, and every run is recorded as finished.
     expect((await aquasync(['db', 'status'], env)).code).toBe(0);
     const history = await aquasync(['history', '--json'], env);
     const runs = history.stdout.trim().split('\n').map((line) => JSON.parse(line) as HistoryRow);
@@ -225,17 +236,21 @@ pipelines:
     expect(scheduled.length).toBeGreaterThan(0);
     expect(scheduled.every((r) => r.status === 'succeeded')).toBe(true);
     expect(scheduled.some((r) => r.rowsRead > 0)).toBe(true);
-    emulator.admin.faults.clear();
-  }, 180_000);
+  }, 240_000);
 
   it('a scheduled load that cannot finish within the grace is abandoned: exit 130 and no run left running', async () => {
     emulator.admin.faults.add({ kind: 'stuck' });
     const schedule = launch(['schedule', '--config', config, '--grace', '1'], env);
     launched.push(schedule);
-    await until('a submitted job', () => /submitted job/.test(schedule.output()) || undefined, 60_000, schedule.output);
-    process.kill(-schedule.child.pid!, 'SIGINT');
-    const exit = await schedule.exited;
-    emulator.admin.faults.clear();
+    let exit: { code: number | null };
+    try {
+      await until('a submitted job', () => /submitted job/.test(schedule.output()) || undefined, 60_000, schedule.output);
+      process.kill(-schedule.child.pid!, 'SIGINT');
+      exit = await schedule.exited;
+    } finally {
+      emulator.admin.faults.clear();
+      if (schedule.child.exitCode === null && schedule.child.signalCode === null) process.kill(-schedule.child.pid!, 'SIGKILL');
+    }
     expect(exit.code, schedule.output()).toBe(130);
     expect((await aquasync(['db', 'status'], env)).code).toBe(0);
     const runs = (await aquasync(['history', '--json', '--limit', '5'], env)).stdout
@@ -245,7 +260,33 @@ pipelines:
     expect(runs.some((r) => r.status === 'running')).toBe(false);
     expect(runs[0]).toMatchObject({ kind: 'scheduled' });
     expect(runs[0]!.status).not.toBe('succeeded');
-  }, 120_000);
+  }, 240_000);
+});
+
+describe('two commands starting the embedded Postgres at once', () => {
+  it('share one server: neither fails for want of a warehouse', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'aquasync-race-'));
+    chmodSync(home, 0o755);
+    const env: NodeJS.ProcessEnv = { ...process.env, AQUASYNC_HOME: home, AQUASYNC_PG_PORT: String(await freePort()) };
+    for (const key of Object.keys(env)) if (key === 'DATABASE_URL' || key.startsWith('ZUORA_') || key.startsWith('PG')) delete env[key];
+    try {
+      const [a, b] = await Promise.all([aquasync(['sync'], env), aquasync(['sync'], env)]);
+      for (const out of [a, b]) {
+        // Either it loaded, or the other one held the pipeline's lock at that moment: never a warehouse failure.
+        if (out.code !== 0) {
+          expect(out.code).toBe(1);
+          expect(out.stdout + out.stderr).toMatch(/another run of pipeline "billing" is in progress/);
+          expect(out.stdout).toMatch(/next: wait for it to finish/);
+        }
+        expect(out.stdout + out.stderr).not.toMatch(/warehouse|connection|EMBEDDED_POSTGRES|terminat/i);
+      }
+      expect([a.code, b.code]).toContain(0);
+      expect(a.stdout.includes('started the embedded Postgres') !== b.stdout.includes('started the embedded Postgres')).toBe(true);
+    } finally {
+      await stopEmbeddedPostgres(home);
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
 
 describe('warehouse URL and temp folders', () => {
@@ -256,7 +297,7 @@ describe('warehouse URL and temp folders', () => {
     expect(out.stderr).toMatch(/DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL, not mysql:\/\//);
     expect(out.stderr).not.toContain('secret-pw');
     expect(out.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  });
+  }, 120_000);
 
   it('a failed warehouse open leaves no temp folder behind', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'aquasync-tmpcheck-'));
@@ -273,5 +314,5 @@ describe('warehouse URL and temp folders', () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
