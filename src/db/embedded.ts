@@ -429,7 +429,7 @@ async function choosePortFor(paths: EmbeddedPaths, options: StartEmbeddedOptions
 
 async function portTaken(port: number): Promise<EmbeddedPostgresError> {
   const suggestion = await freePort();
-  return new EmbeddedPostgresError(`port ${port} on 127.0.0.1, where the embedded Postgres listens, is already used by another program`, {
+  return new EmbeddedPostgresError(`port ${port} on 127.0.0.1, where the embedded Postgres listens, is already used by another program (perhaps the embedded Postgres of another AQUASYNC_HOME)`, {
     hint: `choose another port for it: export ${PORT_ENV}=${suggestion} (any free port; aquasync remembers it for this AQUASYNC_HOME), or set DATABASE_URL to use your own Postgres`,
   });
 }
