@@ -229,7 +229,7 @@ pipelines:
 
     // The server was not in the group: it still runs, and every run is recorded as finished.
     expect((await aquasync(['db', 'status'], env)).code).toBe(0);
-    const history = await aquasync(['history', '--json'], env);
+    const history = await aquasync(['history', '--json', '--limit', '10000'], env);
     const runs = history.stdout.trim().split('\n').map((line) => JSON.parse(line) as HistoryRow);
     expect(runs.some((r) => r.status === 'running')).toBe(false);
     const scheduled = runs.filter((r) => r.kind === 'scheduled');
