@@ -203,7 +203,7 @@ function phaseTimes(output: string): { stage: number; apply: number } | undefine
   };
   const completed = at(/^job \S+ completed/);
   const staged = at(/^staged \d+ file/);
-  const loaded = at(/^loaded \d+ row/);
+  const loaded = at(/^wrote \d+ row/);
   if (completed === undefined || staged === undefined || loaded === undefined) return undefined;
   return { stage: (staged - completed) / 1000, apply: (loaded - staged) / 1000 };
 }

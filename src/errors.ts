@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'ZUORA_AUTH'
   | 'ZUORA_REJECTED'
   | 'ZUORA_TRANSIENT'
+  | 'ZUORA_UNREACHABLE'
   | 'ZUORA_JOB_FAILED'
   | 'ZUORA_JOB_TIMEOUT'
   | 'ZUORA_FILE_EXPIRED'
@@ -80,11 +81,18 @@ export class ZuoraTransientError extends AquasyncError {
   readonly retryAfterSeconds: number | undefined;
   constructor(
     message: string,
-    options: { status?: number; retryAfterSeconds?: number; context?: ErrorContext; cause?: unknown } = {},
+    options: { status?: number; retryAfterSeconds?: number; hint?: string; context?: ErrorContext; cause?: unknown } = {},
   ) {
     super('ZUORA_TRANSIENT', message, { ...options, retryable: true });
     this.status = options.status;
     this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** Zuora cannot be reached in a way retrying will not fix: a host name that does not resolve, a refused certificate. */
+export class ZuoraUnreachableError extends AquasyncError {
+  constructor(message: string, options: { hint?: string; context?: ErrorContext; cause?: unknown } = {}) {
+    super('ZUORA_UNREACHABLE', message, { ...options, retryable: false });
   }
 }
 

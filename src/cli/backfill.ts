@@ -8,6 +8,7 @@ import { AquasyncError, ConfigError } from '../errors.ts';
 import { parseWindowSize, planBackfill, runBackfill, type BackfillProgress, type BackfillResult } from '../sync/index.ts';
 import { backfillDryRun, formatDryRun, openWarehouseReadOnly } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
+import { createProgress, progressBar } from './progress.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
@@ -82,17 +83,23 @@ async function runForReal(
   const started = Date.now();
   const jobBudget = jobBudgetFromEnv();
   const stop = interruptible(ctx.logger, 'stopping; run the same backfill again to resume it');
+  let warehouse;
+  try {
+    warehouse = await openMigratedWarehouse(ctx.logger);
+  } catch (error) {
+    stop.done();
+    throw error;
+  }
+  // Made only once the warehouse is open, so a failed open leaves no empty folder behind.
   const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-backfill-'));
-  const warehouse = await openMigratedWarehouse(ctx.logger);
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
   let result: BackfillResult;
-  const bar = process.stderr.isTTY ? process.stderr : undefined;
+  const bar = process.stderr.isTTY ? createProgress() : undefined;
   try {
     sources = await resolveSources([configured], ctx.logger);
     const pipeline = sources.pipelines[0] ?? configured;
     const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), stop.signal);
     let skippedAtStart: number | undefined;
-    let drawn = false;
     result = await runBackfill({ warehouse, client, schema, jobBudget }, pipeline, {
       ...range,
       logger: ctx.logger,
@@ -104,17 +111,14 @@ async function runForReal(
         skippedAtStart ??= p.windowsDone;
         const line = formatProgress(p, Date.now() - started, skippedAtStart);
         if (bar) {
-          const width = 24;
-          const filled = p.windowsTotal === 0 ? width : Math.round((p.windowsDone / p.windowsTotal) * width);
-          bar.write(`\r[${pipeline.name}] backfill [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${line}   `);
-          drawn = true;
+          bar.draw(progressBar(`[${pipeline.name}] backfill`, p.windowsDone, p.windowsTotal, line));
         } else if (p.windowsDone > 0) {
           ctx.logger.info(`backfill progress: ${line}`, { pipeline: pipeline.name });
         }
       },
     });
-    if (bar && drawn) bar.write('\n');
   } finally {
+    bar?.done();
     stop.done();
     await sources?.close();
     await warehouse.close();

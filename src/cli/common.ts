@@ -4,9 +4,10 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.ts';
 import type { Config, PipelineConfig } from '../config/types.ts';
 import { migrate, openWarehouse, type Warehouse } from '../db/index.ts';
-import { InterruptedError } from '../errors.ts';
+import { ConfigError, InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { ZuoraClient } from '../zuora/index.ts';
+import { aquasyncCommand } from './invocation.ts';
 
 export const DEFAULT_CONFIG = 'pipelines.yaml';
 
@@ -19,13 +20,41 @@ export function readConfig(values: Record<string, unknown>): Promise<Config> {
   return loadConfig(resolve(file));
 }
 
-/** Opens DATABASE_URL, or the embedded Postgres under AQUASYNC_HOME, and applies migrations. */
+/**
+ * DATABASE_URL when set, checked: only postgres:// and postgresql:// URLs name a Postgres server (a mysql:// URL
+ * would otherwise be handed to the pg driver, which reads it as Postgres at whatever host it names).
+ */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const url = env.DATABASE_URL?.trim();
+  if (!url) return undefined;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
+  if (scheme !== 'postgres' && scheme !== 'postgresql') {
+    throw new ConfigError(
+      scheme
+        ? `DATABASE_URL must be a postgres:// or postgresql:// URL, not ${scheme}://...`
+        : 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+      { hint: 'e.g. export DATABASE_URL=postgres://loader@db.example.com:5432/warehouse, or unset it to use the embedded Postgres' },
+    );
+  }
+  return url;
+}
+
+/** Opens DATABASE_URL, or the embedded Postgres under AQUASYNC_HOME (starting it when it is not running). */
+export async function openConfiguredWarehouse(logger: Logger): Promise<Warehouse> {
+  const databaseUrl = databaseUrlFromEnv();
+  const warehouse = await openWarehouse({ ...(databaseUrl ? { databaseUrl } : {}), home: aquasyncHome(), logger });
+  if (warehouse.embedded?.startedNow) {
+    logger.info(
+      `started the embedded Postgres on 127.0.0.1:${warehouse.embedded.port} (data in ${warehouse.embedded.dataDir}); ` +
+        `it keeps running for later commands until "${aquasyncCommand()} db stop"`,
+    );
+  }
+  return warehouse;
+}
+
+/** Opens the warehouse (see openConfiguredWarehouse) and applies migrations. */
 export async function openMigratedWarehouse(logger: Logger): Promise<Warehouse> {
-  const warehouse = await openWarehouse({
-    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-    home: aquasyncHome(),
-    logger,
-  });
+  const warehouse = await openConfiguredWarehouse(logger);
   try {
     await migrate(warehouse.db);
   } catch (error) {

@@ -2,22 +2,18 @@
 // anything. The database is only read (watermarks, unfinished jobs, loaded windows), never migrated or written.
 import { sql } from 'kysely';
 import type { PipelineConfig } from '../config/types.ts';
-import { openWarehouse, type Warehouse } from '../db/index.ts';
+import type { Warehouse } from '../db/index.ts';
 import { redact, type Logger } from '../log.ts';
 import { buildJobRequest } from '../plan/index.ts';
 import * as state from '../state/index.ts';
 import type { BackfillPlan } from '../sync/index.ts';
-import { aquasyncHome } from './common.ts';
+import { openConfiguredWarehouse } from './common.ts';
 
 const SUBMIT_PATH = '/v1/batch-query/';
 
 /** Opens the warehouse without migrating it: a dry run changes nothing, not even the schema. */
 export function openWarehouseReadOnly(logger: Logger): Promise<Warehouse> {
-  return openWarehouse({
-    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-    home: aquasyncHome(),
-    logger,
-  });
+  return openConfiguredWarehouse(logger);
 }
 
 async function stateSchemaExists(warehouse: Warehouse): Promise<boolean> {

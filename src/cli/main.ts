@@ -1,7 +1,8 @@
 // The aquasync command line: parses arguments, dispatches to a command, turns errors into messages and exit codes.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AquasyncError, errorMessage } from '../errors.ts';
-import { createLogger, redact, type LogFormat, type Logger } from '../log.ts';
+import { createLogger, redact, type LogFormat, type Logger, type LogLevel } from '../log.ts';
+import { writeLogLine } from './progress.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -57,13 +58,63 @@ table. Also prints where the warehouse is (the embedded server's port, for psql)
   query: {
     summary: 'run SQL on the warehouse and print the result as a table',
     usage: `aquasync query "SQL" [--json]
+       aquasync query -f FILE [--json]
+       aquasync query [--json] < FILE
 
-Runs one SQL statement against the warehouse (DATABASE_URL, or the embedded server) and prints the rows.
+Runs SQL against the warehouse (DATABASE_URL, or the embedded server) and prints the rows. The SQL comes from
+the arguments, from a file (-f; "-" is standard input), or from standard input when it is not a terminal.
 
-      --json   print rows as JSON lines`,
-    options: { json: { type: 'boolean' } },
+  -f, --file FILE   read the SQL from FILE ("-" for standard input)
+      --json        print rows as JSON lines`,
+    options: { json: { type: 'boolean' }, file: { type: 'string', short: 'f' } },
     allowPositionals: true,
     run: async (args, ctx) => (await import('./query.ts')).queryCommand(args.values, args.positionals, ctx),
+  },
+  check: {
+    summary: 'check the set-up without moving data: config, warehouse, Zuora credentials, partner, objects, fields',
+    usage: `aquasync check [--config FILE] [--pipeline NAME ...] [--json] [--strict]
+
+Checks, one line each, with a fix for every problem: the config file, the warehouse (reachable and writable),
+Zuora OAuth, each pipeline's partner and project, every configured object and field (against Zuora's describe),
+and Data Query (used by verify and reconcile). Submits no job and loads no data. Exits 1 when a check fails
+(with --strict also on warnings), 2 when the config file itself is invalid.
+
+  -c, --config FILE     pipelines file (default: ./pipelines.yaml)
+  -p, --pipeline NAME   check only this pipeline; repeat for several
+      --json            print the checks as JSON
+      --strict          treat warnings (checks that could not be completed) as failures`,
+    options: { ...configOption, pipeline: { type: 'string', short: 'p', multiple: true }, json: { type: 'boolean' }, strict: { type: 'boolean' } },
+    run: async (args, ctx) => (await import('./check.ts')).checkCommand(args.values, ctx),
+  },
+  history: {
+    summary: 'show past runs: kind, start, duration, rows written and read, watermark, outcome, error',
+    usage: `aquasync history [--pipeline NAME] [--limit N] [--json]
+
+The run history from aquasync.runs, newest first: kind (manual, scheduled, backfill, reconcile), when it started,
+how long it took, rows written to the warehouse vs rows read from Zuora's files, how far the watermark moved,
+the outcome and the error.
+
+  -p, --pipeline NAME   only this pipeline
+  -n, --limit N         how many runs (default 20)
+      --json            one JSON object per run, one per line`,
+    options: { pipeline: { type: 'string', short: 'p' }, limit: { type: 'string', short: 'n' }, json: { type: 'boolean' } },
+    run: async (args, ctx) => (await import('./history.ts')).historyCommand(args.values, ctx),
+  },
+  db: {
+    summary: 'manage the embedded Postgres: start, stop, status, url',
+    usage: `aquasync db start | stop [--force] | status [--json] | url
+
+The embedded Postgres (used when DATABASE_URL is unset) is a local service per AQUASYNC_HOME: any command that
+needs it starts it, and it keeps running until "aquasync db stop", on 127.0.0.1 and a stable port
+(AQUASYNC_PG_PORT, else the port it last used, else 54329).
+
+  start    start it (or say where it already runs), with the psql line to connect
+  stop     stop it; refuses while other sessions use it unless --force (which ends them)
+  status   running or not, port, data directory; exits 3 when it is not running
+  url      print its postgres:// URL, password included (starts it when needed), e.g. psql "$(aquasync db url)"`,
+    options: { json: { type: 'boolean' }, force: { type: 'boolean' } },
+    allowPositionals: true,
+    run: async (args, ctx) => (await import('./db.ts')).dbCommand(args.values, args.positionals, ctx),
   },
   migrate: {
     summary: 'create or upgrade the aquasync state schema',
@@ -164,7 +215,8 @@ ${Object.entries(commands)
 
 Run "aquasync <command> --help" for a command's options.
 Environment: DATABASE_URL (warehouse; embedded Postgres when unset), AQUASYNC_HOME (default ./.aquasync),
-ZUORA_BASE_URL, ZUORA_CLIENT_ID, ZUORA_CLIENT_SECRET (used by the default pipelines.yaml).`;
+AQUASYNC_PG_PORT (embedded Postgres port, default 54329), ZUORA_BASE_URL, ZUORA_CLIENT_ID, ZUORA_CLIENT_SECRET
+(used by the default pipelines.yaml).`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -213,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`aquasync ${name}: --log-level must be debug, info, warn or error\n`);
     return EXIT.usage;
   }
-  const logger = createLogger({ format: logFormat, level: logLevel as 'info' });
+  const logger = createLogger({ format: logFormat, level: logLevel as 'info', write: logLineWriter(logFormat) });
   const ctx: CommandContext = {
     logger,
     logFormat,
@@ -226,6 +278,22 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof AquasyncError && error.code === 'INTERRUPTED') return EXIT.interrupted;
     return error instanceof AquasyncError && error.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;
   }
+}
+
+/**
+ * Where log lines go: warn/error to stderr, the rest to stdout; human lines start with a UTC timestamp (JSON lines
+ * carry `time`); and a progress bar on the terminal is cleared and redrawn around each line.
+ */
+export function logLineWriter(format: LogFormat, now: () => Date = () => new Date()): (line: string, level: LogLevel) => void {
+  return (line, level) => {
+    const stream = level === 'warn' || level === 'error' ? process.stderr : process.stdout;
+    writeLogLine(stream, format === 'human' ? `${humanTimestamp(now())} ${line}` : line);
+  };
+}
+
+/** `2026-12-03T09:06:36Z`: UTC, whole seconds, like the watermarks aquasync prints. */
+export function humanTimestamp(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function reportError(error: unknown, logger: Logger): void {

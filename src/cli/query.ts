@@ -1,12 +1,52 @@
-// `aquasync query "SQL"`: for people without psql at hand.
+// `aquasync query "SQL"` (or -f FILE, or SQL on standard input): for people without psql at hand.
+import { readFile } from 'node:fs/promises';
 import { ConfigError, WarehouseError } from '../errors.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { openMigratedWarehouse } from './common.ts';
+import { aquasyncCommand } from './invocation.ts';
 import { formatTable } from './table.ts';
 
+/** Where the SQL comes from: the arguments, `-f FILE` (`-` = stdin), or stdin when it is not a terminal. Pure. */
+export function sqlSource(input: { positionals: string[]; file: unknown; stdinIsTTY: boolean }): { from: 'args' | 'file' | 'stdin'; path?: string } {
+  const file = typeof input.file === 'string' ? input.file : undefined;
+  if (file !== undefined && input.positionals.length > 0) {
+    throw new ConfigError('aquasync query takes the SQL either as an argument or from --file, not both');
+  }
+  if (file === '-') return { from: 'stdin' };
+  if (file !== undefined) return { from: 'file', path: file };
+  if (input.positionals.length > 0) return { from: 'args' };
+  if (!input.stdinIsTTY) return { from: 'stdin' };
+  throw new ConfigError('aquasync query needs SQL', {
+    hint: `e.g. ${aquasyncCommand()} query "select count(*) from zuora.account", ${aquasyncCommand()} query -f report.sql, or pipe it in`,
+  });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readSql(values: Record<string, unknown>, positionals: string[]): Promise<string> {
+  const source = sqlSource({ positionals, file: values.file, stdinIsTTY: Boolean(process.stdin.isTTY) });
+  let sql: string;
+  if (source.from === 'args') sql = positionals.join(' ');
+  else if (source.from === 'stdin') sql = await readStdin();
+  else {
+    try {
+      sql = await readFile(source.path ?? '', 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read SQL from ${source.path ?? ''}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+        hint: 'give the path of a file holding the SQL, or - to read standard input',
+      });
+    }
+  }
+  if (!sql.trim()) throw new ConfigError(`no SQL in ${source.from === 'args' ? 'the arguments' : source.from === 'file' ? (source.path ?? '') : 'standard input'}`);
+  return sql;
+}
+
 export async function queryCommand(values: Record<string, unknown>, positionals: string[], ctx: CommandContext): Promise<number> {
-  const sql = positionals.join(' ').trim();
-  if (!sql) throw new ConfigError('aquasync query needs an SQL statement, e.g. aquasync query "select count(*) from zuora.account"');
+  const sql = await readSql(values, positionals);
   const warehouse = await openMigratedWarehouse(ctx.logger);
   try {
     let result;

@@ -15,8 +15,9 @@ export async function reconcileCommand(values: Record<string, unknown>, ctx: Com
   const objects = (values.object as string[] | undefined) ?? [];
   const apply = values.apply === true;
   const stop = interruptible(ctx.logger);
-  const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-reconcile-'));
   const warehouse = await openMigratedWarehouse(ctx.logger);
+  // Made only once the warehouse is open, so a failed open leaves no empty folder behind.
+  const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-reconcile-'));
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
   const results: ReconcileObjectResult[] = [];
   try {

@@ -1,9 +1,10 @@
 // `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
-import { dirname, join } from 'node:path';
 import { tableRowCounts } from '../load/index.ts';
 import { lastRunOfKind, openQuarantine, owedSnapshots, pipelineStatus } from '../state/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { openMigratedWarehouse, readConfig } from './common.ts';
+import { psqlLine } from './db.ts';
+import { aquasyncCommand } from './invocation.ts';
 import { formatCount, formatTable } from './table.ts';
 
 export async function statusCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
@@ -23,14 +24,10 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
       const snapshotsOwed = await owedSnapshots(warehouse.db, pipeline.name);
       pipelines.push({ name: pipeline.name, ...status, lastBackfill, quarantine, snapshotsOwed, tables });
     }
-    // The embedded server has a random password in <home>/pg/password (mode 0600); point at the file, never print it.
-    const passwordFile = warehouse.embedded ? join(dirname(warehouse.embedded.dataDir), 'password') : undefined;
-    const where = warehouse.embedded
-      ? {
-          embedded: true,
-          port: warehouse.embedded.port,
-          psql: `PGPASSWORD=$(cat ${passwordFile}) psql -h 127.0.0.1 -p ${warehouse.embedded.port} -U postgres aquasync`,
-        }
+    // The embedded server has a random password in a mode-0600 file: point at the file, never print the password.
+    const embedded = warehouse.embedded;
+    const where = embedded
+      ? { embedded: true, port: embedded.port, dataDir: embedded.dataDir, psql: psqlLine(embedded.port, embedded.passwordFile) }
       : { embedded: false, url: warehouse.url };
 
     if (values.json) {
@@ -38,8 +35,8 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
       return EXIT.ok;
     }
     ctx.print(
-      warehouse.embedded
-        ? `warehouse: embedded Postgres on 127.0.0.1:${warehouse.embedded.port}, running while an aquasync command runs\n  connect: ${where.psql}`
+      embedded
+        ? `warehouse: embedded Postgres on 127.0.0.1:${embedded.port} (keeps running until "${aquasyncCommand()} db stop")\n  connect: ${psqlLine(embedded.port, embedded.passwordFile)}`
         : `warehouse: ${warehouse.url}`,
     );
     for (const p of pipelines) {
@@ -48,7 +45,7 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
       const run = p.lastRun;
       ctx.print(
         run
-          ? `  last run:   #${run.id} ${run.kind} ${run.status} at ${run.startedAt.toISOString()}, ${formatCount(Number(run.rowsWritten))} row(s)${run.errorMessage ? ` — ${run.errorMessage}` : ''}`
+          ? `  last run:   #${run.id} ${run.kind} ${run.status} at ${run.startedAt.toISOString()}, ${formatCount(Number(run.rowsWritten))} row(s) written of ${formatCount(Number(run.rowsRead))} read${run.errorMessage ? ` — ${run.errorMessage}` : ''}`
           : '  last run:   never',
       );
       const backfill = p.lastBackfill;

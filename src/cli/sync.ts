@@ -8,7 +8,8 @@ import { EXIT, type CommandContext } from './main.ts';
 import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatDryRun, openWarehouseReadOnly, syncDryRun } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
-import { createProgress } from './progress.ts';
+import { failureAdvice } from './failure-advice.ts';
+import { createProgress, progressBar } from './progress.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
 
 export async function syncCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
@@ -37,10 +38,17 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
   }
   const jobBudget = jobBudgetFromEnv();
 
-  const stop = interruptible(ctx.logger, 'stopping; the job stays recorded and the next run resumes it');
+  const stop = interruptible(ctx.logger, 'stopping; a submitted job stays recorded and the next run resumes it');
 
+  let warehouse;
+  try {
+    warehouse = await openMigratedWarehouse(ctx.logger);
+  } catch (error) {
+    stop.done();
+    throw error;
+  }
+  // Made only once the warehouse is open, so a failed open leaves no empty folder behind.
   const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-'));
-  const warehouse = await openMigratedWarehouse(ctx.logger);
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
   const results: PipelineRunResult[] = [];
   try {
@@ -48,7 +56,7 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
     for (const pipeline of sources.pipelines) {
       if (stop.signal.aborted) break;
       const client = zuoraClientFor(pipeline, ctx.logger.child({ pipeline: pipeline.name }), stop.signal);
-      const progress = createProgress(`[${pipeline.name}] staging`);
+      const progress = createProgress();
       const poll = pollBoundsFor(pipeline.source.baseUrl);
       const result = await runPipeline({ warehouse, client, schema: config.warehouse.schema, jobBudget }, pipeline, {
         ...(poll ? { poll } : {}),
@@ -56,7 +64,7 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
         logger: ctx.logger,
         signal: stop.signal,
         tempDir,
-        onFileStaged: (done, total) => progress.update(done, total),
+        onFileStaged: (done, total) => progress.draw(progressBar(`[${pipeline.name}] staging`, done, total, `${done}/${total} files`)),
       });
       progress.done();
       results.push(result);
@@ -79,13 +87,14 @@ function printSummary(results: PipelineRunResult[], durationMs: number, ctx: Com
       ctx.logger.info('run finished', {
         pipeline: r.pipeline,
         ok: r.ok,
-        rows: r.rowsWritten,
+        rowsWritten: r.rowsWritten,
         rowsRead: r.rowsRead,
         rowsQuarantined: r.rowsQuarantined,
         tables: r.tables.length,
         durationMs: r.durationMs,
         watermark: r.watermarkAfter?.toISOString(),
         error: r.ok ? undefined : errorMessage(r.error),
+        next: r.ok ? undefined : failureAdvice(r.error, r.zuoraJobId).text,
       });
     }
     return;
@@ -103,9 +112,14 @@ function printSummary(results: PipelineRunResult[], durationMs: number, ctx: Com
       : [[r.pipeline, '-', 'FAILED', '', '', '']],
   );
   ctx.print('');
-  ctx.print(formatTable(['pipeline', 'table', 'load', 'rows in files', 'rows written', 'deleted'], rows));
-  const total = results.reduce((n, r) => n + r.rowsWritten, 0);
-  const failed = results.filter((r) => !r.ok).length;
+  ctx.print(formatTable(['pipeline', 'table', 'load', 'rows in files', 'inserted or updated', 'deleted'], rows));
+  const written = results.reduce((n, r) => n + r.rowsWritten, 0);
+  const read = results.reduce((n, r) => n + r.rowsRead, 0);
+  const failed = results.filter((r) => !r.ok);
+  for (const r of failed) {
+    const advice = failureAdvice(r.error, r.zuoraJobId);
+    ctx.print(`\n${r.pipeline} failed: ${firstLine(errorMessage(r.error))}\n  ${advice.kind === 'fix' ? 'to fix' : 'next'}: ${advice.text}`);
+  }
   const quarantined = results.reduce((n, r) => n + r.rowsQuarantined, 0);
   if (quarantined > 0) {
     ctx.print(
@@ -114,7 +128,12 @@ function printSummary(results: PipelineRunResult[], durationMs: number, ctx: Com
     );
   }
   ctx.print(
-    `\n${results.length - failed} of ${results.length} pipeline(s) loaded, ${formatCount(total)} row(s) in ${formatDuration(durationMs)}` +
-      (failed ? `; ${failed} failed (see the errors above; the next run resumes them)` : ''),
+    `\n${results.length - failed.length} of ${results.length} pipeline(s) loaded: ${formatCount(written)} row(s) written ` +
+      `from ${formatCount(read)} row(s) in the result files, in ${formatDuration(durationMs)}` +
+      (failed.length ? `; ${failed.length} failed` : ''),
   );
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
 }

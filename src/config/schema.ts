@@ -106,18 +106,23 @@ export const sourceSchema = z.strictObject({
   baseUrl: z
     .string({ error: 'baseUrl must be "emulator" or an http(s) URL' })
     .refine(isBaseUrl, { error: 'baseUrl must be "emulator" or an http(s) URL such as https://rest.na.zuora.com' })
-    .optional(),
-  clientId: optionalText,
-  clientSecret: optionalText,
-  dataCenter: z.enum(['us', 'eu'], { error: 'dataCenter must be us or eu' }).optional(),
-  entityId: optionalText,
+    .optional()
+    .describe('Zuora REST base URL of your data center (e.g. https://rest.na.zuora.com), or "emulator" for the built-in AQuA emulator'),
+  clientId: optionalText.describe('OAuth client id of a Zuora API user with AQuA access'),
+  clientSecret: optionalText.describe('OAuth client secret (use ${ZUORA_CLIENT_SECRET}; never logged)'),
+  dataCenter: z
+    .enum(['us', 'eu'], { error: 'dataCenter must be us or eu' })
+    .optional()
+    .describe('us (default): incrementalTime is Pacific wall time; eu: UTC'),
+  entityId: optionalText.describe('sent as Zuora-Entity-Ids on every call (multi-entity tenants)'),
 });
 
 export const objectSchema = z
   .strictObject({
     name: z
       .string({ error: 'object name must be a string' })
-      .regex(OBJECT_NAME, { error: 'object name must be a Zuora API name (letters, digits, _; e.g. InvoiceItem)' }),
+      .regex(OBJECT_NAME, { error: 'object name must be a Zuora API name (letters, digits, _; e.g. InvoiceItem)' })
+      .describe('Zuora object (AQuA data source) API name, e.g. InvoiceItem'),
     fields: z
       .array(
         z
@@ -126,12 +131,18 @@ export const objectSchema = z
         { error: 'fields must be a list of field names' },
       )
       .min(1, { error: 'fields must list at least one field' })
-      .optional(),
-    query: z.string({ error: 'query must be a string' }).min(1, { error: 'query must not be empty' }).optional(),
+      .optional()
+      .describe('fields to export: own fields (Balance) and joined ones (Invoice.Id); exactly one of fields or query'),
+    query: z
+      .string({ error: 'query must be a string' })
+      .min(1, { error: 'query must not be empty' })
+      .optional()
+      .describe('a full Export ZOQL query selecting from this object, used as written; exactly one of fields or query'),
     table: z
       .string({ error: 'table must be a string' })
       .regex(SQL_IDENTIFIER, { error: 'table must match ^[a-z_][a-z0-9_]{0,62}$ (lower-case snake_case)' })
-      .optional(),
+      .optional()
+      .describe('warehouse table name in the warehouse schema (default: snake_case of the object name)'),
     primaryKey: z
       .array(
         z
@@ -140,13 +151,18 @@ export const objectSchema = z
         { error: 'primaryKey must be a list of field names' },
       )
       .min(1, { error: 'primaryKey must list at least one field' })
-      .default(['Id']),
-    deletes: z.enum(['soft', 'hard', 'ignore'], { error: 'deletes must be soft, hard or ignore' }).default('soft'),
+      .default(['Id'])
+      .describe('Zuora fields that identify a row'),
+    deletes: z
+      .enum(['soft', 'hard', 'ignore'], { error: 'deletes must be soft, hard or ignore' })
+      .default('soft')
+      .describe('rows deleted in Zuora: soft (flag _aquasync_deleted), hard (delete the row) or ignore (keep it; for objects without deleted-row export)'),
     types: z
       .record(z.string(), z.string({ error: 'type override must be a string such as "numeric(22,9)"' }), {
         error: 'types must be a map of column name to Postgres type',
       })
-      .default({}),
+      .default({})
+      .describe('per-column Postgres type overrides, e.g. { balance: "numeric(22,9)" }; allowed: text, numeric, numeric(p), numeric(p,s), bigint, integer, smallint, boolean, date, timestamptz, timestamp, double precision, jsonb'),
   })
   .superRefine((object, ctx) => {
     if ((object.fields === undefined) === (object.query === undefined)) {
@@ -189,46 +205,71 @@ export const objectSchema = z
 export const pipelineSchema = z.strictObject({
   name: z
     .string({ error: 'pipeline name must be a string' })
-    .regex(PIPELINE_NAME, { error: 'pipeline name must match ^[a-z][a-z0-9_-]{0,62}$ (e.g. billing)' }),
+    .regex(PIPELINE_NAME, { error: 'pipeline name must match ^[a-z][a-z0-9_-]{0,62}$ (e.g. billing)' })
+    .describe('name of the pipeline (aquasync sync --pipeline NAME); state is kept per name'),
   schedule: z
     .string({ error: 'schedule must be a cron expression string' })
-    .refine(isCron, { error: 'schedule is not a valid cron expression (e.g. "0 2 * * *")' }),
+    .refine(isCron, { error: 'schedule is not a valid cron expression (e.g. "0 2 * * *")' })
+    .describe('cron expression (5 fields, or 6 with seconds first) read in timezone; used by aquasync schedule'),
   timezone: z
     .string({ error: 'timezone must be a string' })
     .refine(isTimeZone, { error: 'timezone is not a known IANA zone (e.g. UTC, Europe/Berlin)' })
-    .default('UTC'),
-  partner: z.string({ error: 'partner must be a string' }).min(1, { error: 'partner must not be empty' }),
-  project: z.string({ error: 'project must be a string' }).min(1, { error: 'project must not be empty' }),
-  format: z.enum(['csv', 'gzip', 'zip'], { error: 'format must be csv, gzip or zip' }).default('gzip'),
-  offset: integer(0, 3600, 'offset').default(0),
-  lookback: integer(0, undefined, 'lookback').default(3600),
+    .default('UTC')
+    .describe('IANA time zone the schedule is read in'),
+  partner: z
+    .string({ error: 'partner must be a string' })
+    .min(1, { error: 'partner must not be empty' })
+    .describe('AQuA partner id issued by Zuora Global Support; with project it names the stateful session'),
+  project: z
+    .string({ error: 'project must be a string' })
+    .min(1, { error: 'project must not be empty' })
+    .describe('AQuA project name; a new value starts a new session (a full snapshot)'),
+  format: z
+    .enum(['csv', 'gzip', 'zip'], { error: 'format must be csv, gzip or zip' })
+    .default('gzip')
+    .describe('result file format Zuora writes'),
+  offset: integer(0, 3600, 'offset')
+    .default(0)
+    .describe('seconds (0-3600) sent to Zuora: the window ends this long before the job starts'),
+  lookback: integer(0, undefined, 'lookback')
+    .default(3600)
+    .describe('seconds of overlap subtracted from the watermark (rows read twice are deduplicated)'),
   startDate: z
     .string({ error: 'startDate must be a quoted ISO instant such as "2000-01-01T00:00:00Z"' })
     .refine((text) => parseIsoInstant(text) !== undefined, {
       error: 'startDate must be an ISO instant with a zone, such as "2000-01-01T00:00:00Z"',
     })
-    .default(DEFAULT_START_DATE),
-  jobTimeout: integer(1, undefined, 'jobTimeout').default(10_800),
-  concurrency: integer(1, 16, 'concurrency').default(4),
+    .default(DEFAULT_START_DATE)
+    .describe('incrementalTime of the first run, an ISO instant with a zone'),
+  jobTimeout: integer(1, undefined, 'jobTimeout')
+    .default(10_800)
+    .describe('seconds a job may take before the run stops polling it (the next run resumes it)'),
+  concurrency: integer(1, 16, 'concurrency')
+    .default(4)
+    .describe('result files downloaded and staged at once'),
   objects: z
     .array(objectSchema, { error: 'objects must be a list' })
-    .min(1, { error: 'a pipeline needs at least one object' }),
-  source: sourceSchema.optional(),
+    .min(1, { error: 'a pipeline needs at least one object' })
+    .describe('the Zuora objects this pipeline exports, one query each in one AQuA job'),
+  source: sourceSchema.optional().describe("overrides of the top-level source: for this pipeline"),
 });
 
 export const configSchema = z.strictObject({
-  source: sourceSchema.optional(),
+  source: sourceSchema.optional().describe('where and how to reach Zuora; defaults for every pipeline'),
   warehouse: z
     .strictObject({
       schema: z
         .string({ error: 'schema must be a string' })
         .regex(SQL_IDENTIFIER, { error: 'schema must match ^[a-z_][a-z0-9_]{0,62}$' })
-        .default('zuora'),
+        .default('zuora')
+        .describe('Postgres schema of the warehouse tables (state is always in schema aquasync)'),
     })
-    .optional(),
+    .optional()
+    .describe('the warehouse side (its connection is DATABASE_URL, or the embedded Postgres)'),
   pipelines: z
     .array(pipelineSchema, { error: 'pipelines must be a list' })
-    .min(1, { error: 'at least one pipeline is needed under pipelines:' }),
+    .min(1, { error: 'at least one pipeline is needed under pipelines:' })
+    .describe('one stateful AQuA session each, run by aquasync sync and on schedule by aquasync schedule'),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

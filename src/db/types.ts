@@ -8,8 +8,18 @@ export interface Warehouse {
   db: Kysely<StateDatabase>;
   /** The connection URL with its password replaced by `***`: safe to print. */
   url: string;
-  /** Set when aquasync runs (or reuses) its embedded Postgres rather than DATABASE_URL. */
-  embedded: { port: number; dataDir: string } | undefined;
-  /** Ends the pool, then stops the embedded server if this process started it. */
+  /** Set when aquasync uses its embedded Postgres rather than DATABASE_URL. */
+  embedded: EmbeddedInfo | undefined;
+  /** Ends the pool and waits for its connections to close. The embedded server keeps running. */
   close(): Promise<void>;
+}
+
+export interface EmbeddedInfo {
+  port: number;
+  dataDir: string;
+  pgDir: string;
+  /** The superuser password's file (mode 0600); point people at it, never print the password. */
+  passwordFile: string;
+  /** This open started the server (it was not running). */
+  startedNow: boolean;
 }

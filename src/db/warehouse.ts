@@ -1,11 +1,12 @@
-// Opens the warehouse: the user's Postgres (DATABASE_URL) or the embedded one under AQUASYNC_HOME.
+// Opens the warehouse: the user's Postgres (DATABASE_URL) or the embedded one under AQUASYNC_HOME. The embedded
+// server is a shared local service: opening starts it when needed, closing leaves it running for other commands.
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { EmbeddedPostgresError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { StateDatabase } from '../state/types.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
-import { checkConnection, createPool, redactUrl, endLockPool } from './pool.ts';
+import { checkConnection, connectionsClosed, createPool, endLockPool, redactUrl } from './pool.ts';
 import { quoteIdent } from './sql.ts';
 import type { Warehouse } from './types.ts';
 
@@ -16,6 +17,8 @@ export interface OpenWarehouseOptions {
   databaseUrl?: string;
   /** aquasync's home directory (embedded data lives in `<home>/pg`); defaults to $AQUASYNC_HOME or ./.aquasync. */
   home?: string;
+  /** Port of the embedded server when it has to be started (see StartEmbeddedOptions.port); default 'configured'. */
+  embeddedPort?: number | 'configured';
   logger?: Logger;
 }
 
@@ -27,16 +30,13 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
   const logger = options.logger ?? silentLogger;
   if (options.databaseUrl) return openUrl(options.databaseUrl, logger, undefined);
 
-  const server = await startEmbeddedPostgres({ home: resolveHome(options.home), logger });
-  try {
-    await ensureDatabase(server.connectionString('postgres'), EMBEDDED_DATABASE);
-    return await openUrl(server.connectionString(EMBEDDED_DATABASE), logger, server);
-  } catch (error) {
-    await server.stop().catch((stopError: unknown) => {
-      logger.warn('could not stop the embedded Postgres after a failed open', { error: String(stopError) });
-    });
-    throw error;
+  const home = resolveHome(options.home);
+  const server = await startEmbeddedPostgres({ home, logger, port: options.embeddedPort ?? 'configured' });
+  if (server.startedNow) {
+    logger.debug("started the embedded Postgres", { port: server.port, dataDir: server.dataDir });
   }
+  await ensureDatabase(server.connectionString('postgres'), EMBEDDED_DATABASE);
+  return openUrl(server.connectionString(EMBEDDED_DATABASE), logger, server);
 }
 
 async function openUrl(url: string, logger: Logger, server: EmbeddedServer | undefined): Promise<Warehouse> {
@@ -53,13 +53,17 @@ async function openUrl(url: string, logger: Logger, server: EmbeddedServer | und
     pool,
     db,
     url: redactUrl(url),
-    embedded: server ? { port: server.port, dataDir: server.dataDir } : undefined,
+    embedded: server
+      ? { port: server.port, dataDir: server.dataDir, pgDir: server.pgDir, passwordFile: server.passwordFile, startedNow: server.startedNow }
+      : undefined,
     async close() {
       if (closed) return;
       closed = true;
       await endLockPool(pool);
-      await db.destroy(); // ends the pool
-      if (server && !server.reused) await server.stop();
+      const allClosed = connectionsClosed(pool);
+      await db.destroy(); // ends the pool, but only when Kysely has used it
+      if (!pool.ending) await pool.end();
+      await allClosed;
     },
   };
 }

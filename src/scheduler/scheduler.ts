@@ -309,14 +309,12 @@ export class Scheduler {
       message = errorMessage(error ?? 'the run failed without an error');
     }
     const rows = result?.ok ? result.rowsWritten : 0;
-    await this.finish(slot, status, result?.runId, message, rows);
+    const rowsRead = result?.ok ? result.rowsRead : 0;
+    await this.finish(slot, status, result?.runId, message, rows, rowsRead);
     const counters = this.counters.get(slot.pipeline);
-    if (counters && result?.ok) {
-      counters.rowsRead += result.rowsRead;
-      counters.rowsQuarantined += result.rowsQuarantined;
-    }
+    if (counters && result?.ok) counters.rowsQuarantined += result.rowsQuarantined;
 
-    const fields = { status, rows, durationMs: result?.durationMs, runId: result?.runId, resumed: result?.resumed };
+    const fields = { status, rows, rowsRead, durationMs: result?.durationMs, runId: result?.runId, resumed: result?.resumed };
     if (status === 'succeeded') log.info('run finished', fields);
     else if (status === 'failed') log.error(`run failed: ${message ?? ''}`, fields);
     else log.warn(`run ${status}: ${message ?? ''}`, fields);
@@ -348,8 +346,9 @@ export class Scheduler {
     runId: number | undefined,
     message: string | undefined,
     rows = 0,
+    rowsRead = 0,
   ): Promise<void> {
-    this.count(slot.pipeline, status, rows);
+    this.count(slot.pipeline, status, rows, rowsRead);
     try {
       const ours = await finishSlot(this.options.pool, {
         pipeline: slot.pipeline,
@@ -369,11 +368,12 @@ export class Scheduler {
     }
   }
 
-  private count(pipeline: string, status: Exclude<SlotStatus, 'running'>, rows = 0): void {
+  private count(pipeline: string, status: Exclude<SlotStatus, 'running'>, rows = 0, rowsRead = 0): void {
     const counters = this.counters.get(pipeline);
     if (!counters) return;
     counters.runs[status] += 1;
     counters.rowsWritten += rows;
+    counters.rowsRead += rowsRead;
     if (status === 'failed') counters.failures += 1;
   }
 

@@ -72,6 +72,7 @@ export interface StopResult {
 /** Per-pipeline counters of this replica, for /metrics. */
 export interface PipelineCounters {
   runs: Record<Exclude<SlotStatus, 'running'>, number>;
+  /** Rows inserted, changed or deleted in the warehouse. */
   rowsWritten: number;
   rowsRead: number;
   rowsQuarantined: number;

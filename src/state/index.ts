@@ -3,6 +3,7 @@
 export type * from './types.ts';
 export { getWatermark } from './watermarks.ts';
 export { startRun, finishRun, abandonStaleRuns, type FinishRunInput } from './runs.ts';
+export { runHistory, lastLoadedSession, type LoadedSession } from './history.ts';
 export {
   createJob,
   markJobSubmitted,

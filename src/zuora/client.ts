@@ -15,10 +15,12 @@ import {
   ZuoraProtocolError,
   ZuoraRejectedError,
   ZuoraTransientError,
+  ZuoraUnreachableError,
   type ErrorContext,
 } from '../errors.ts';
 import { redact, registerSecret, silentLogger, type Logger } from '../log.ts';
 import { isDescribeDocument, parseDescribeXml } from './describe-xml.ts';
+import { describeNetworkError } from './network-error.ts';
 import {
   jobErrorText,
   normalizeJob,
@@ -433,7 +435,7 @@ export class ZuoraClient {
    */
   private async call<T>(spec: CallSpec, read: (res: Response) => Promise<T>): Promise<T> {
     let refreshedAfter401 = false;
-    let last: { reason: string; status?: number; retryAfterMs?: number; cause?: unknown } = { reason: 'not attempted' };
+    let last: { reason: string; hint?: string | undefined; status?: number; retryAfterMs?: number; cause?: unknown } = { reason: 'not attempted' };
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const headers: Record<string, string> = {
         Accept: JSON_TYPE,
@@ -479,12 +481,16 @@ export class ZuoraClient {
         }
       } catch (error) {
         if (this.signal?.aborted) throw new InterruptedError(`interrupted while trying to ${spec.operation}`);
+        const url = spec.url ?? `${this.baseUrl}${spec.path}`;
         if (deadline.signal.aborted) {
-          last = { reason: `no answer within ${this.timeoutMs} ms`, cause: error };
+          last = { reason: `no answer within ${this.timeoutMs} ms`, hint: describeNetworkError(deadline.signal.reason, url)?.hint, cause: error };
         } else {
-          const fault = networkFault(error);
+          const fault = describeNetworkError(error, url);
           if (fault === undefined) throw error;
-          last = { reason: `network error (${fault})`, cause: error };
+          if (!fault.retryable) {
+            throw new ZuoraUnreachableError(`could not ${spec.operation}: ${fault.text}`, { hint: fault.hint, context: { ...spec.context, code: fault.code }, cause: error });
+          }
+          last = { reason: fault.text, hint: fault.hint, cause: error };
         }
       } finally {
         clearTimeout(timer);
@@ -500,6 +506,7 @@ export class ZuoraClient {
       }
     }
     throw new ZuoraTransientError(`could not ${spec.operation}: ${last.reason} after ${this.attempts} attempt(s)`, {
+      ...(last.hint !== undefined ? { hint: last.hint } : {}),
       ...(last.status !== undefined ? { status: last.status } : {}),
       ...(last.retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(last.retryAfterMs / 1000) } : {}),
       context: { ...spec.context, status: last.status },

@@ -13,3 +13,5 @@ export {
   type DataQueryRow,
   type DataQueryStatus,
 } from './data-query.ts';
+export { describeNetworkError, type NetworkErrorInfo, type NetworkErrorKind } from './network-error.ts';
+export { lookUpSession, type SessionLookup } from './session-lookup.ts';

@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, stopEmbeddedPostgres } from '../../src/db/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/aquasync.js');
@@ -26,9 +27,12 @@ function aquasync(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<O
   });
 }
 
-/** The environment of a fresh machine: no database, no Zuora settings. */
-function bareEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, AQUASYNC_HOME: home };
+/**
+ * The environment of a fresh machine: no database, no Zuora settings. The embedded server gets a free port: the
+ * default (54329) may be in use by another suite running on this machine.
+ */
+function bareEnv(home: string, pgPort: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AQUASYNC_HOME: home, AQUASYNC_PG_PORT: String(pgPort) };
   for (const key of Object.keys(env)) {
     if (key === 'DATABASE_URL' || key.startsWith('ZUORA_') || key.startsWith('PG')) delete env[key];
   }
@@ -37,24 +41,38 @@ function bareEnv(home: string): NodeJS.ProcessEnv {
 
 describe('aquasync CLI', () => {
   let home: string;
-  beforeAll(() => {
+  let pgPort: number;
+  beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'aquasync-cli-'));
     chmodSync(home, 0o755); // the embedded server runs as the postgres user when tests run as root
+    pgPort = await freePort();
   });
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  afterAll(async () => {
+    await stopEmbeddedPostgres(home);
+    rmSync(home, { recursive: true, force: true });
+  });
 
   it('zero set-up: syncs the built-in emulator into an embedded Postgres, then incrementally', async () => {
-    const env = bareEnv(home);
+    const env = bareEnv(home, pgPort);
     const first = await aquasync(['sync'], env);
-    expect(first.stderr).not.toMatch(/ERROR/);
+    expect(first.stderr).not.toMatch(/ERROR|WARN/);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/zuora\.invoice_item\s+full\s+5,000/);
-    expect(first.stdout).toMatch(/1 of 1 pipeline\(s\) loaded, 7,500 row\(s\)/);
+    expect(first.stdout).toMatch(/1 of 1 pipeline\(s\) loaded: 7,500 row\(s\) written from 7,500 row\(s\) in the result files/);
+    // Human log lines carry a UTC timestamp; the first command says where the embedded server runs and until when.
+    expect(first.stdout).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ started the embedded Postgres on 127\\.0\\.0\\.1:${pgPort} .*until "npx aquasync db stop"`, 'm'));
+    expect(first.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[billing\] submitted job/m);
 
     const second = await aquasync(['sync'], env);
     expect(second.code).toBe(0);
+    expect(second.stderr).not.toMatch(/connection lost|WARN/);
     expect(second.stdout).toMatch(/zuora\.account\s+incremental/);
     expect(second.stdout).not.toMatch(/\bfull\b/);
+    expect(second.stdout).not.toMatch(/started the embedded Postgres/); // the first command left it running
+    // An incremental load reads more rows than it writes (unchanged rows are not rewritten): both are reported.
+    const totals = /loaded: ([\d,]+) row\(s\) written from ([\d,]+) row\(s\) in the result files/.exec(second.stdout);
+    expect(totals).not.toBeNull();
+    expect(Number(totals![1]!.replace(/,/g, ''))).toBeLessThan(Number(totals![2]!.replace(/,/g, '')));
 
     const status = await aquasync(['status', '--json'], env);
     expect(status.code).toBe(0);
@@ -63,19 +81,27 @@ describe('aquasync CLI', () => {
       pipelines: { name: string; lastRun: { status: string }; tables: { table: string; rows: number }[] }[];
     };
     expect(parsed.warehouse.embedded).toBe(true);
-    expect(parsed.warehouse.port).toBeGreaterThan(0);
+    expect(parsed.warehouse.port).toBe(pgPort);
     expect(parsed.pipelines[0]?.lastRun.status).toBe('succeeded');
     expect(parsed.pipelines[0]?.tables.find((t) => t.table === 'zuora.invoice_item')?.rows).toBe(5000);
 
     const query = await aquasync(['query', 'select count(*) as n from zuora.account'], env);
     expect(query.code).toBe(0);
     expect(query.stdout).toMatch(/\bn\b[\s\S]*\b12[0-9]\b/);
-  }, 120_000);
+
+    const history = await aquasync(['history'], env);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^id\s+pipeline\s+kind\s+started \(UTC\)\s+duration\s+outcome\s+written\s+read\s+watermark\s+moved\s+error$/m);
+    expect(history.stdout).toMatch(/^\s*1\s+billing\s+manual\s+\S+Z\s+.*succeeded\s+7,500\s+7,500\s+\S+Z\s+\+\d/m);
+    const runs = (await aquasync(['history', '--json', '--limit', '1'], env)).stdout.trim().split('\n');
+    expect(runs).toHaveLength(1);
+    expect(JSON.parse(runs[0]!)).toMatchObject({ id: 2, kind: 'manual', status: 'succeeded', rowsWritten: Number(totals![1]!.replace(/,/g, '')) });
+  }, 300_000);
 
   it('serves the emulator until SIGTERM, with the URL and credentials it prints', async () => {
     const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--rows', '200'], {
       cwd: ROOT,
-      env: bareEnv(home),
+      env: bareEnv(home, pgPort),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -103,8 +129,8 @@ describe('aquasync CLI', () => {
   });
 
   it('prints --help for every command', async () => {
-    for (const command of ['sync', 'status', 'query', 'migrate', 'emulator']) {
-      const out = await aquasync([command, '--help'], bareEnv(home));
+    for (const command of ['sync', 'status', 'query', 'migrate', 'emulator', 'check', 'history', 'db']) {
+      const out = await aquasync([command, '--help'], bareEnv(home, pgPort));
       expect(out.code, command).toBe(0);
       expect(out.stdout, command).toMatch(new RegExp(`aquasync ${command}`));
     }
@@ -117,15 +143,15 @@ describe('aquasync CLI', () => {
       file,
       'source:\n  baseUrl: emulator\npipelines:\n  - name: billing\n    schedule: "0 2 * * *"\n    partner: p\n    project: q\n    objects:\n      - name: Account\n        fields: [Id]\n        deltes: soft\n',
     );
-    const out = await aquasync(['sync', '--config', file], bareEnv(home));
+    const out = await aquasync(['sync', '--config', file], bareEnv(home, pgPort));
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/pipelines\.yaml:11: unknown key "deltes" \(did you mean "deletes"\?\)/);
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('rejects an unknown command and unknown options with usage', async () => {
-    expect((await aquasync(['sink'], bareEnv(home))).code).toBe(2);
-    const out = await aquasync(['sync', '--pipelne', 'x'], bareEnv(home));
+    expect((await aquasync(['sink'], bareEnv(home, pgPort))).code).toBe(2);
+    const out = await aquasync(['sync', '--pipelne', 'x'], bareEnv(home, pgPort));
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/Unknown option '--pipelne'/);
   });

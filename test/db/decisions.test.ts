@@ -1,12 +1,15 @@
 // Pure decisions behind the warehouse connection and the embedded Postgres.
 import { describe, expect, it } from 'vitest';
 import {
+  choosePort,
   connectionError,
   connectionTarget,
   decideRunAs,
+  DEFAULT_EMBEDDED_PORT,
   firstUntraversable,
   parsePostmasterPid,
   redactUrl,
+  relocatedPgDir,
 } from '../../src/db/index.ts';
 import { WarehouseError } from '../../src/errors.ts';
 
@@ -52,13 +55,40 @@ describe('firstUntraversable', () => {
 
 describe('parsePostmasterPid', () => {
   it.each([
-    ['8657\n/tmp/pg/data\n1795568507\n54329\n\n127.0.0.1\n  2146445         9\nready   \n', { pid: 8657, port: 54329 }],
+    ['8657\n/tmp/pg/data\n1795568507\n54329\n\n127.0.0.1\n  2146445         9\nready   \n', { pid: 8657, port: 54329, status: 'ready' }],
+    ['8657\n/tmp/pg/data\n1795568507\n54329\n\n127.0.0.1\n  2146445         9\nstopping\n', { pid: 8657, port: 54329, status: 'stopping' }],
     ['123\n/d\n1\n5432\n', { pid: 123, port: 5432 }],
     ['', undefined],
     ['abc\n/d\n1\n5432\n', undefined],
     ['123\n/d\n', undefined],
   ])('%j', (text, expected) => {
     expect(parsePostmasterPid(text)).toEqual(expected);
+  });
+});
+
+describe('choosePort', () => {
+  it.each([
+    ['an explicit option wins', { option: 6000, env: '7000', remembered: '8000' }, { port: 6000, source: 'option' }],
+    ['then AQUASYNC_PG_PORT', { env: '7000', remembered: '8000' }, { port: 7000, source: 'env' }],
+    ['then the port this home last ran on', { env: '', remembered: '8000\n' }, { port: 8000, source: 'remembered' }],
+    ['then the default', {}, { port: DEFAULT_EMBEDDED_PORT, source: 'default' }],
+    ['a garbled remembered port is ignored', { remembered: 'x' }, { port: DEFAULT_EMBEDDED_PORT, source: 'default' }],
+  ] as const)('%s', (_name, input, expected) => {
+    expect(choosePort(input)).toEqual(expected);
+  });
+
+  it.each(['fast', '0', '65536', '54 329', '-1'])('refuses AQUASYNC_PG_PORT=%s', (env) => {
+    expect(choosePort({ env })).toEqual({ error: expect.stringMatching(/AQUASYNC_PG_PORT must be a port number from 1 to 65535/) });
+  });
+});
+
+describe('relocatedPgDir', () => {
+  it('names the directory after the home, one per home, under the given root', () => {
+    const a = relocatedPgDir('/root/aquasync/.aquasync', '/var/lib/aquasync');
+    expect(a).toMatch(/^\/var\/lib\/aquasync\/pg-aquasync-[0-9a-f]{12}$/);
+    expect(relocatedPgDir('/root/aquasync/.aquasync', '/var/lib/aquasync')).toBe(a);
+    expect(relocatedPgDir('/root/other/.aquasync', '/var/lib/aquasync')).not.toBe(a);
+    expect(relocatedPgDir('/tmp/we ird$/.aquasync', '/r')).toMatch(/^\/r\/pg-we_ird_-[0-9a-f]{12}$/);
   });
 });
 

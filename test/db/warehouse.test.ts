@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse, withTransaction, type Warehouse } from '../../src/db/index.ts';
 import { WarehouseError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log.ts';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/db.ts';
 
 let database: TestDatabase;
@@ -44,6 +45,33 @@ describe('openWarehouse with a URL', () => {
   it('has no embedded server and a printable url', () => {
     expect(warehouse.embedded).toBeUndefined();
     expect(warehouse.url).toContain(database.name);
+  });
+});
+
+describe('closing the warehouse', () => {
+  it('returns only once every connection has closed, so nothing is left for a server stop to cut off', async () => {
+    const own = await createTestDatabase('db_close');
+    try {
+      const lines: string[] = [];
+      const other = await openWarehouse({ databaseUrl: own.url, logger: createLogger({ write: (line) => lines.push(line) }) });
+      let connected = 0;
+      let ended = 0;
+      other.pool.on('connect', (client) => {
+        connected += 1;
+        client.once('end', () => (ended += 1));
+      });
+      await Promise.all([1, 2, 3, 4].map(() => other.pool.query('SELECT pg_sleep(0.05)')));
+      await sql`SELECT 1`.execute(other.db);
+      expect(connected).toBeGreaterThan(1);
+      await other.close();
+      // pg-pool's end() resolves while its connections are still closing; close() waits for them.
+      expect(ended).toBe(connected);
+      const { rows } = await warehouse.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [own.name]);
+      expect(rows[0]?.n).toBe(0);
+      expect(lines.join('\n')).not.toMatch(/connection lost/);
+    } finally {
+      await own.drop();
+    }
   });
 });
 

@@ -45,6 +45,7 @@ describe('scheduler with fast runs', () => {
       expect(metrics).toMatch(/^aquasync_watermark_lag_seconds\{pipeline="cron"\} \d/m);
       expect(metrics).toMatch(/^aquasync_runs_total\{pipeline="cron",outcome="succeeded"\} [1-9]/m);
       expect(metrics).toMatch(/^aquasync_rows_written_total\{pipeline="cron"\} [1-9]/m);
+      expect(metrics).toMatch(/^aquasync_rows_read_total\{pipeline="cron"\} [1-9]/m);
       expect(metrics).toMatch(/^aquasync_run_failures_total\{pipeline="cron"\} 0$/m);
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(200);

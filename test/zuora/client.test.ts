@@ -191,7 +191,8 @@ describe('retries', () => {
     });
     const error = await caught(client.getJob('j1'));
     expect(error).toBeInstanceOf(ZuoraTransientError);
-    expect((error as Error).message).toMatch(/get an OAuth token: network error \(ECONNREFUSED\)/);
+    expect((error as Error).message).toMatch(/get an OAuth token: connection refused by 127\.0\.0\.1:\d+ after 2 attempt/);
+    expect((error as ZuoraTransientError).hint).toMatch(/ZUORA_BASE_URL/);
   });
 
   it('does not retry other 4xx', async () => {
