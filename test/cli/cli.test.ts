@@ -61,7 +61,7 @@ describe('aquasync CLI', () => {
     expect(first.stdout).toMatch(/1 of 1 pipeline\(s\) loaded: 7,500 row\(s\) written from 7,500 row\(s\) in the result files/);
     // Human log lines carry a UTC timestamp; the first command says where the embedded server runs and until when.
     expect(first.stdout).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ started the embedded Postgres on 127\\.0\\.0\\.1:${pgPort} .*until "npx aquasync db stop"`, 'm'));
-    expect(first.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[billing\] submitted job/m);
+    expect(first.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \[billing\] submitted sync job/m);
 
     const second = await aquasync(['sync'], env);
     expect(second.code).toBe(0);

@@ -244,7 +244,7 @@ pipelines:
     launched.push(schedule);
     let exit: { code: number | null };
     try {
-      await until('a submitted job', () => /submitted job/.test(schedule.output()) || undefined, 60_000, schedule.output);
+      await until('a submitted job', () => /submitted sync job/.test(schedule.output()) || undefined, 60_000, schedule.output);
       process.kill(-schedule.child.pid!, 'SIGINT');
       exit = await schedule.exited;
     } finally {
