@@ -1,9 +1,13 @@
 // aquasync status page: polls the JSON API and draws it. Plain browser JavaScript, no build step.
 // Every value from the API is data: it enters the page only as text (el() below, uPlot's canvas), never as HTML.
-/* global uPlot, document, window, fetch, AbortController, ResizeObserver, setTimeout, clearTimeout */
+/* global uPlot, document, window, fetch, AbortController, ResizeObserver, setTimeout, clearTimeout, URLSearchParams */
 'use strict';
 
-const REFRESH_MS = 15_000;
+/** ?refresh=SECONDS (1-3600) sets how often the page polls; default 15 s. */
+const REFRESH_MS = (() => {
+  const asked = Number(new URLSearchParams(window.location.search).get('refresh'));
+  return Number.isInteger(asked) && asked >= 1 && asked <= 3600 ? asked * 1000 : 15_000;
+})();
 const REQUEST_TIMEOUT_MS = 10_000;
 const DAYS = 30;
 const COLORS = { succeeded: '#1f9d55', failed: '#d93025', running: '#2563eb', abandoned: '#9aa0a6' };
@@ -66,7 +70,8 @@ function duration(seconds) {
 function relative(iso) {
   if (!iso) return '—';
   const seconds = (Date.parse(iso) - now()) / 1000;
-  if (Math.abs(seconds) < 30) return 'just now';
+  if (seconds >= 0 && seconds < 30) return 'in a moment';
+  if (seconds < 0 && seconds > -30) return 'just now';
   return seconds < 0 ? `${duration(-seconds)} ago` : `in ${duration(seconds)}`;
 }
 
@@ -130,8 +135,11 @@ function drawTimeline(container, pipelines, runs, sinceIso) {
     const x0 = u.valToPos(Date.parse(run.startedAt) / 1000, 'x');
     const x1 = u.valToPos(Date.parse(run.finishedAt || new Date(now()).toISOString()) / 1000, 'x');
     const y = u.valToPos(laneOf.get(run.pipeline), 'y');
-    const width = Math.max(5, x1 - x0);
-    return { left: x0, right: x0 + width, top: y - 9, bottom: y + 9 };
+    // At least 5 px wide (a 4-minute run is a fraction of a pixel in 30 days), kept inside the plot: a run
+    // that started a minute ago is at the right edge and must not be clipped away.
+    const plotWidth = u.bbox.width / (uPlot.pxRatio || window.devicePixelRatio || 1);
+    const left = Math.max(0, Math.min(x0, x1 - 5, plotWidth - 5));
+    return { left, right: Math.max(left + 5, Math.min(x1, plotWidth)), top: y - 9, bottom: y + 9 };
   };
 
   const u = new uPlot(
@@ -287,7 +295,7 @@ function renderSummary(pipelines) {
     const n = pipelines.filter((p) => p.state === state).length;
     return n ? el('span', { className: `chip ${state}`, dataset: { state } }, el('b', {}, String(n)), state) : null;
   });
-  document.getElementById('summary').replaceChildren(...chips);
+  document.getElementById('summary').replaceChildren(...chips.filter(Boolean));
 }
 
 function stat(label, value, valueClass, sub) {
@@ -352,6 +360,14 @@ function nowItems(p) {
   return items.length ? el('div', { className: 'now' }, items) : null;
 }
 
+/** The API's reason, in the reader's time zone. */
+function reasonText(p) {
+  if (p.state === 'ok' && p.dueFiring) return `Up to date: loaded through the run due ${when(p.dueFiring)}.`;
+  if (p.state === 'late' && p.dueFiring) return `Late: the run due ${when(p.dueFiring)} has not loaded its data yet.`;
+  if (p.state === 'failing') return `Failing: the last run failed${p.lastRun && p.lastRun.finishedAt ? ` ${relative(p.lastRun.finishedAt)}` : ''}; the next run retries.`;
+  return `${p.reason.charAt(0).toUpperCase()}${p.reason.slice(1)}.`;
+}
+
 function pipelineCard(p, runs, tables) {
   const last = p.lastRun;
   const lateSub = p.state === 'late' && p.dueFiring ? `the run due ${when(p.dueFiring)} has not loaded` : null;
@@ -369,7 +385,7 @@ function pipelineCard(p, runs, tables) {
       p.running.length ? el('span', { className: 'badge running' }, 'running') : null,
       el('span', { className: 'schedule', title: 'schedule and its time zone' }, `${p.schedule} · ${p.timezone}`),
     ),
-    el('p', { className: 'reason' }, p.reason),
+    el('p', { className: 'reason' }, reasonText(p)),
     el(
       'div',
       { className: 'stats' },
