@@ -86,6 +86,8 @@ export interface PipelineMetrics {
   lastRunRowsWritten: number | undefined;
   /** now - watermark; undefined before the first load. */
   watermarkLagSeconds: number | undefined;
+  /** Seconds Zuora took to run the last completed sync job (submitted to completed), on any replica. */
+  lastJobWaitSeconds?: number | undefined;
   running: boolean;
   counters: PipelineCounters;
 }

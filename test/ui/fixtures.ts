@@ -227,6 +227,22 @@ export async function seedWorld(pool: pg.Pool, now = Date.now()): Promise<void> 
     ]);
   }
 
+  // Finished sync jobs (Zuora took 4 and 7 minutes) and the scheduler's slot ledger, for /metrics.
+  for (const [pipeline, key, submitted, minutes] of [
+    ['billing', 'idem-billing-1', now - 6 * HOUR - 20 * MINUTE, 4],
+    ['billing', 'idem-billing-2', now - 20 * MINUTE, 7],
+  ] as const) {
+    await pool.query(
+      `INSERT INTO aquasync.jobs (zuora_job_id, idempotency_key, pipeline, kind, status, request, zuora_status, created_at, submitted_at, completed_at, applied_at)
+       VALUES ($1, $2, $3, 'sync', 'applied', '{}'::jsonb, 'completed', $4, $4, $5, $5)`,
+      [`job-${key}`, key, pipeline, new Date(submitted), new Date(submitted + minutes * MINUTE)],
+    );
+  }
+  const slot = `INSERT INTO aquasync.schedule_slots (pipeline, due_at, trigger, status, owner, started_at, finished_at, rows_written, error)
+      VALUES ($1, $2, 'cron', $3, 'ui-test', $2, $4, $5, $6)`;
+  await pool.query(slot, ['billing', new Date(now - 20 * MINUTE), 'succeeded', new Date(now - 16 * MINUTE), 10_006, null]);
+  await pool.query(slot, ['payments', new Date(now - 50 * MINUTE), 'failed', new Date(now - 49 * MINUTE), 0, HOSTILE_ERROR]);
+
   const schema = 'zuora';
   await createTable(pool, schema, 'account', 'Account', 12_840, 160);
   await createTable(pool, schema, 'invoice', 'Invoice', 48_210, 0);
