@@ -161,7 +161,15 @@ describe('status page in Chromium', () => {
       expect([name, bars.count > 100]).toEqual([name, true]);
     }
     expect(await text(`${card('ledger')} .card-body`)).toContain('No runs in the last 30 days.');
+    await page.mouse.move(0, 0);
+    await page.waitForSelector('#timeline .tooltip', { state: 'hidden' });
     await page.screenshot({ path: join(OUTPUT, 'status-page.png'), fullPage: true });
+    // The first screen as a visitor gets it (default refresh), as in the README.
+    const visitor = await browser.context.newPage();
+    await visitor.goto(server.url);
+    await visitor.waitForSelector('html[data-refreshes] .card canvas');
+    await visitor.screenshot({ path: join(OUTPUT, 'status-page-top.png') });
+    await visitor.close();
   });
 
   it('refreshes itself, and says so when aquasync cannot be reached', async () => {
