@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Scheduler, startStatusServer, type StatusServer } from '../scheduler/index.ts';
 import { runPipeline } from '../sync/index.ts';
-import { createStatusPage, StatusApi } from '../ui/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources, zuoraClientFor } from './common.ts';
@@ -95,6 +94,7 @@ export async function scheduleCommand(values: Record<string, unknown>, ctx: Comm
       },
     });
     if (port !== undefined) {
+      const { createStatusPage, StatusApi } = await import('../ui/index.ts'); // only a replica that serves HTTP loads the page
       const page = createStatusPage({ api: new StatusApi({ pool: warehouse.pool, schema, pipelines: config.pipelines }), logger: log });
       server = await startStatusServer({ port, scheduler, pool: warehouse.pool, logger: log, page });
       log.info(`serving the status page, /healthz and /metrics on ${server.url}`, { port: server.port });
