@@ -16,18 +16,19 @@ const spec: TableSpec = {
   table: 'account',
   object: 'Account',
   columns: [
-    { header: 'Account.Id', name: 'id', type: 'text', joined: false },
-    { header: 'Account.Name', name: 'name', type: 'text', joined: false },
-    { header: 'Account.Balance', name: 'balance', type: 'numeric', joined: false },
-    { header: 'Account.Count', name: 'count', type: 'bigint', joined: false },
-    { header: 'Account.AutoPay', name: 'auto_pay', type: 'boolean', joined: false },
-    { header: 'Account.CreatedDate', name: 'created_date', type: 'date', joined: false },
-    { header: 'Account.UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false },
-    { header: 'BillToContact.Id', name: 'bill_to_id', type: 'text', joined: true },
+    { header: 'Account.Id', name: 'id', type: 'text', joined: false , position: 1, overridden: false },
+    { header: 'Account.Name', name: 'name', type: 'text', joined: false , position: 2, overridden: false },
+    { header: 'Account.Balance', name: 'balance', type: 'numeric', joined: false , position: 3, overridden: false },
+    { header: 'Account.Count', name: 'count', type: 'bigint', joined: false , position: 4, overridden: false },
+    { header: 'Account.AutoPay', name: 'auto_pay', type: 'boolean', joined: false , position: 5, overridden: false },
+    { header: 'Account.CreatedDate', name: 'created_date', type: 'date', joined: false , position: 6, overridden: false },
+    { header: 'Account.UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false , position: 7, overridden: false },
+    { header: 'BillToContact.Id', name: 'bill_to_id', type: 'text', joined: true , position: 8, overridden: false },
   ],
   primaryKey: ['id'],
   updatedColumn: 'updated_date',
   deletedHeader: 'Account.IsDeleted',
+  deletedPosition: 0,
   deletes: 'soft',
 };
 
@@ -77,7 +78,11 @@ async function phase(label: string, version: number, restage: boolean, table: st
   try {
     await client.query('BEGIN');
     await ensureTable(client, spec);
-    const result = await mergeStaged(client, spec, { stages: [{ table, ordinal: 0 }], jobId: label, full: false, snapshotAt: new Date() });
+    const result = await mergeStaged(client, spec, {
+      stages: [{ table, ordinal: 0, seenAt: new Date() }],
+      jobId: label,
+      quarantine: { pipeline: 'bench', columnCount: 9, origins: new Map() },
+    });
     await client.query('COMMIT');
     const mergeSeconds = (performance.now() - started) / 1000;
     const rate = (s: number): string => `${Math.round(ROWS / s).toLocaleString('en-US')} rows/s`;

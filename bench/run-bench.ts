@@ -295,7 +295,7 @@ async function runCeiling(
   }
   const columnCount = spec.columns.length + (spec.deletedHeader === undefined ? 0 : 1);
   const columns = Array.from({ length: columnCount }, (_, i) => `c${i}`).join(', ');
-  const stages = fileIds.map((_, i) => ({ table: `ceiling_${run.index}_${i}`, ordinal: i }));
+  const stages = fileIds.map((_, i) => ({ table: `ceiling_${run.index}_${i}`, ordinal: i, seenAt: new Date() }));
   const pool = new pg.Pool({ connectionString: run.dbUrl, max: 2 });
   try {
     const started = performance.now();
@@ -331,7 +331,11 @@ async function runCeiling(
     try {
       await client.query('BEGIN');
       for (const [name, value] of options.mergeSettings) await client.query(`SET LOCAL ${name} = '${value}'`);
-      await applyStaged(client, spec, { stages, jobId: 'ceiling', full: true, snapshotAt: new Date() });
+      await applyStaged(client, spec, {
+        stages,
+        jobId: 'ceiling',
+        quarantine: { pipeline: 'bench', columnCount: spec.columns.length + (spec.deletedPosition === undefined ? 0 : 1), origins: new Map() },
+      });
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK');

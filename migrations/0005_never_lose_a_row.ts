@@ -3,8 +3,8 @@
 //   rows sent to quarantine;
 // - snapshots: per pipeline and table, the query last asked for and whether a complete snapshot is still owed;
 // - snapshot jobs: a stateless full export that pays an owed snapshot, applied with its stateful job (parent);
-// - tombstones: the key and deletion time of every hard-deleted row, so an older version can never bring it back
-//   (soft-deleted rows keep theirs in the row: `_aquasync_deleted_at`);
+// - tombstones: the key, deletion time and last UpdatedDate of every hard-deleted row, so an older version can
+//   never bring it back (soft-deleted rows keep theirs in the row: `_aquasync_deleted_at`);
 // - rejected_rows: rows whose values Postgres cannot take, quarantined while every other row loads.
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations run against an untyped schema */
 import { sql, type Kysely } from 'kysely';
@@ -35,6 +35,7 @@ const statements = [
     table_name text NOT NULL,
     key text NOT NULL,
     deleted_at timestamptz NOT NULL,
+    updated_at timestamptz,
     job_id text,
     PRIMARY KEY (schema_name, table_name, key)
   )`,
@@ -57,6 +58,19 @@ const statements = [
     UNIQUE (pipeline, table_name, fingerprint)
   )`,
   sql`CREATE INDEX rejected_rows_open_idx ON aquasync.rejected_rows (pipeline, table_name) WHERE resolved_at IS NULL`,
+  // Postgres 16 has pg_input_is_valid; on 15 the quarantine asks this function (only after a merge failed).
+  sql`CREATE OR REPLACE FUNCTION aquasync.input_is_valid(value text, type text) RETURNS boolean
+    LANGUAGE plpgsql STABLE AS $fn$
+    BEGIN
+      IF type !~ '^[a-z0-9_ (),.]+(\[\])?$' THEN
+        RAISE EXCEPTION 'aquasync.input_is_valid: % is not a type name', quote_literal(type);
+      END IF;
+      EXECUTE format('SELECT %L::%s', value, type);
+      RETURN true;
+    EXCEPTION WHEN data_exception THEN
+      RETURN false;
+    END
+    $fn$`,
 ];
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -64,6 +78,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`DROP FUNCTION IF EXISTS aquasync.input_is_valid(text, text)`.execute(db);
   await sql`DROP TABLE IF EXISTS aquasync.rejected_rows, aquasync.tombstones, aquasync.snapshots`.execute(db);
   await sql`DELETE FROM aquasync.jobs WHERE kind = 'snapshot'`.execute(db);
   await sql`ALTER TABLE aquasync.jobs DROP COLUMN IF EXISTS parent_job_id`.execute(db);

@@ -1,7 +1,7 @@
 // `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
 import { dirname, join } from 'node:path';
 import { tableRowCounts } from '../load/index.ts';
-import { lastRunOfKind, pipelineStatus } from '../state/index.ts';
+import { lastRunOfKind, openQuarantine, owedSnapshots, pipelineStatus } from '../state/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { openMigratedWarehouse, readConfig } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
@@ -19,7 +19,9 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
         pipeline.objects.map((o) => o.table),
       );
       const lastBackfill = await lastRunOfKind(warehouse.db, pipeline.name, 'backfill');
-      pipelines.push({ name: pipeline.name, ...status, lastBackfill, tables });
+      const quarantine = (await openQuarantine(warehouse.db, [pipeline.name])).get(pipeline.name) ?? { open: 0, lastSeenAt: undefined };
+      const snapshotsOwed = await owedSnapshots(warehouse.db, pipeline.name);
+      pipelines.push({ name: pipeline.name, ...status, lastBackfill, quarantine, snapshotsOwed, tables });
     }
     // The embedded server has a random password in <home>/pg/password (mode 0600); point at the file, never print it.
     const passwordFile = warehouse.embedded ? join(dirname(warehouse.embedded.dataDir), 'password') : undefined;
@@ -60,6 +62,15 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
           ? `  in flight:  Zuora job ${p.inflightJob.zuoraJobId ?? '(submitting)'} (${p.inflightJob.status}); the next run resumes it`
           : '  in flight:  none',
       );
+      if (p.quarantine.open > 0) {
+        ctx.print(
+          `  quarantine: ${formatCount(p.quarantine.open)} row(s) Postgres could not take, last at ${p.quarantine.lastSeenAt?.toISOString() ?? '?'}; ` +
+            `see: select * from aquasync.rejected_rows where pipeline = '${p.name}' and resolved_at is null`,
+        );
+      }
+      for (const owed of p.snapshotsOwed) {
+        ctx.print(`  snapshot:   ${owed.object} owes a complete snapshot (${owed.reason} since ${owed.since.toISOString()}); the next run takes it`);
+      }
       ctx.print(
         formatTable(
           ['table', 'rows', 'live', 'deleted'],

@@ -80,6 +80,8 @@ function printSummary(results: PipelineRunResult[], durationMs: number, ctx: Com
         pipeline: r.pipeline,
         ok: r.ok,
         rows: r.rowsWritten,
+        rowsRead: r.rowsRead,
+        rowsQuarantined: r.rowsQuarantined,
         tables: r.tables.length,
         durationMs: r.durationMs,
         watermark: r.watermarkAfter?.toISOString(),
@@ -104,6 +106,13 @@ function printSummary(results: PipelineRunResult[], durationMs: number, ctx: Com
   ctx.print(formatTable(['pipeline', 'table', 'load', 'rows in files', 'rows written', 'deleted'], rows));
   const total = results.reduce((n, r) => n + r.rowsWritten, 0);
   const failed = results.filter((r) => !r.ok).length;
+  const quarantined = results.reduce((n, r) => n + r.rowsQuarantined, 0);
+  if (quarantined > 0) {
+    ctx.print(
+      `\n${formatCount(quarantined)} row(s) held a value Postgres could not take and were quarantined in aquasync.rejected_rows ` +
+        '(every other row loaded); `aquasync status` shows how many are open, the README says how to repair them',
+    );
+  }
   ctx.print(
     `\n${results.length - failed} of ${results.length} pipeline(s) loaded, ${formatCount(total)} row(s) in ${formatDuration(durationMs)}` +
       (failed ? `; ${failed} failed (see the errors above; the next run resumes them)` : ''),

@@ -192,6 +192,9 @@ function mergeSource(
 function buildConfig(raw: RawConfig, data: unknown, file: string, positions: Positions): Config {
   const problems: Problem[] = [];
   const pipelineNames = new Set<string>();
+  const schema = raw.warehouse?.schema ?? 'zuora';
+  // One table, one writer: two pipelines' full snapshots would each delete the other's rows.
+  const writers = new Map<string, string>();
   const pipelines: PipelineConfig[] = raw.pipelines.map((pipeline, index) => {
     if (pipelineNames.has(pipeline.name)) {
       problems.push({
@@ -222,6 +225,16 @@ function buildConfig(raw: RawConfig, data: unknown, file: string, positions: Pos
         });
       }
       tables.set(table, object.name);
+      const writer = writers.get(table);
+      if (writer !== undefined && other === undefined) {
+        problems.push({
+          line: positions.lineOf(object.table === undefined ? [...at, 'name'] : [...at, 'table']),
+          message:
+            `table "${schema}.${table}" is loaded by ${writer} and by pipeline "${pipeline.name}" (object ${object.name}); ` +
+            'a table has one writer (a snapshot of one would delete the rows of the other): set a different table:',
+        });
+      }
+      writers.set(table, `pipeline "${pipeline.name}" (object ${object.name})`);
       const types: Record<string, string> = {};
       for (const [column, type] of Object.entries(object.types)) types[column] = normalizePgType(type) ?? type;
       return {
@@ -252,7 +265,7 @@ function buildConfig(raw: RawConfig, data: unknown, file: string, positions: Pos
     };
   });
   if (problems.length > 0) fail(file, problems);
-  return { file: path.resolve(file), warehouse: { schema: raw.warehouse?.schema ?? 'zuora' }, pipelines };
+  return { file: path.resolve(file), warehouse: { schema }, pipelines };
 }
 
 /** Parses and validates pipelines.yaml text. `file` is used in messages as given and resolved for Config.file. */

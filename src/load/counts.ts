@@ -1,12 +1,21 @@
 // Row counts per warehouse table, for `aquasync status`.
 import type pg from 'pg';
-import { countTableRows } from './sql.ts';
+import { countTableRows } from './sql/index.ts';
 
 export interface TableRowCount {
   table: string;
   exists: boolean;
   rows: number;
   live: number;
+}
+
+/** Which of `tables` exist in `schema` (a catalog lookup, nothing is scanned). */
+export async function existingTables(pool: pg.Pool, schema: string, tables: readonly string[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ name: string }>(
+    'SELECT t AS name FROM unnest($2::text[]) AS t WHERE to_regclass(format(\'%I.%I\', $1::text, t)) IS NOT NULL',
+    [schema, tables],
+  );
+  return new Set(rows.map((r) => r.name));
 }
 
 export async function tableRowCounts(pool: pg.Pool, schema: string, tables: string[]): Promise<TableRowCount[]> {

@@ -1,14 +1,15 @@
 // The loader: stage result files into Postgres, create/extend warehouse tables, merge staged files.
-export { stageFile, dropStageTables, stageRowCount } from './stage.ts';
+export { stageFile, dropStageTables, stagedRowCounts } from './stage.ts';
 export { ensureTable } from './schema.ts';
-export { tableRowCounts, type TableRowCount } from './counts.ts';
+export { existingTables, tableRowCounts, type TableRowCount } from './counts.ts';
 export { applyStaged, mergeStaged } from './merge.ts';
-export { castExpression, STAGE_SCHEMA, DELETED_COLUMN, SYNCED_AT_COLUMN, JOB_ID_COLUMN } from './sql.ts';
+export { castExpression, STAGE_SCHEMA, DELETED_COLUMN, DELETED_AT_COLUMN, SYNCED_AT_COLUMN, JOB_ID_COLUMN } from './sql/index.ts';
 export type {
   EnsureTableResult,
   MergeArgs,
   MergeResult,
   StagedFile,
+  StagedFileOrigin,
   StageFileArgs,
   StageFileResult,
   TypeMismatch,

@@ -1,30 +1,21 @@
 // Applying staged files to a warehouse table, inside the caller's transaction (which also moves the watermark).
+// A value Postgres cannot take never fails the job: the rows holding such values are quarantined and the table
+// is applied again without them, so one poison value cannot stall a pipeline.
 import type pg from 'pg';
 import { DataError } from '../errors.ts';
 import type { TableSpec } from '../plan/types.ts';
 import { isDataException, isPgError } from './pg-error.ts';
-import * as sql from './sql.ts';
+import * as sql from './sql/index.ts';
 import { ensureTable } from './schema.ts';
 import type { EnsureTableResult, MergeArgs, MergeResult } from './types.ts';
 
-export async function mergeStaged(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<MergeResult> {
-  sql.validateSpec(spec);
-  const merge = sql.mergeStaged(spec, args.stages);
-  const missing = args.full ? sql.markMissing(spec, args.stages, args.jobId, args.snapshotAt) : undefined;
-  try {
-    const result = await client.query<{ upserted: string; deleted: string }>(merge, [args.jobId]);
-    const row = result.rows[0];
-    const marked = missing === undefined ? 0 : ((await client.query(missing)).rowCount ?? 0);
-    return { upserted: Number(row?.upserted ?? 0), deleted: Number(row?.deleted ?? 0), missingMarkedDeleted: marked };
-  } catch (error) {
-    throw describeMergeError(error, spec);
-  }
-}
+/** A table whose every value was broken would need one round per column at most; more means something else. */
+const MAX_QUARANTINE_ROUNDS = 3;
 
 /**
  * Applies a table's staged files: creates or extends the table, then loads it. A table created here is filled with
- * a plain INSERT and gets its primary key afterwards (a first full load, the slowest case, ~1.5x faster); an
- * existing one is merged. Must run in the caller's transaction, so a failure leaves no table behind.
+ * a plain INSERT and gets its primary key afterwards; an existing one is merged. Rows missing from a complete
+ * snapshot are then deleted. Must run in the caller's transaction, so a failure leaves no table behind.
  */
 export async function applyStaged(
   client: pg.ClientBase,
@@ -32,27 +23,115 @@ export async function applyStaged(
   args: MergeArgs,
 ): Promise<MergeResult & { table: EnsureTableResult }> {
   const table = await ensureTable(client, spec, { deferPrimaryKey: true });
-  if (!table.created) return { ...(await mergeStaged(client, spec, args)), table };
+  const load = table.created ? () => insertIntoNewTable(client, table.spec, args) : () => upsert(client, table.spec, args);
+  const loaded = await withQuarantine(client, table.spec, args, load);
+  // An empty new table has nothing a snapshot could be missing.
+  const missing = table.created ? 0 : await markMissing(client, table.spec, args);
+  return { ...loaded, missingMarkedDeleted: missing, table };
+}
+
+/** The merge into an existing table (its columns already in place), with quarantine. For tests and the bench. */
+export async function mergeStaged(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<MergeResult> {
+  sql.validateSpec(spec);
+  const loaded = await withQuarantine(client, spec, args, () => upsert(client, spec, args));
+  return { ...loaded, missingMarkedDeleted: await markMissing(client, spec, args) };
+}
+
+type Loaded = { upserted: number; deleted: number };
+
+async function upsert(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<Loaded> {
+  return counts(await client.query(sql.mergeStaged(spec, args.stages), [args.jobId]));
+}
+
+async function insertIntoNewTable(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<Loaded> {
+  const result = counts(await client.query(sql.insertIntoNewTable(spec, args.stages), [args.jobId]));
+  await client.query(sql.addPrimaryKey(spec));
+  return result;
+}
+
+function counts(result: pg.QueryResult): Loaded {
+  const row = result.rows[0] as { upserted?: string; deleted?: string } | undefined;
+  return { upserted: Number(row?.upserted ?? 0), deleted: Number(row?.deleted ?? 0) };
+}
+
+async function markMissing(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<number> {
+  const snapshot = args.snapshot;
+  if (snapshot === undefined) return 0;
+  const stages = args.stages.filter((s) => snapshot.tables.includes(s.table));
+  const statement = sql.markMissing(spec, stages, snapshot.at);
+  if (statement === undefined) return 0;
   try {
-    const result = await client.query<{ upserted: string; deleted: string }>(sql.insertIntoNewTable(spec, args.stages), [args.jobId]);
-    await client.query(sql.addPrimaryKey(spec));
-    const row = result.rows[0];
-    // An empty table has nothing a full snapshot could be missing.
-    return { upserted: Number(row?.upserted ?? 0), deleted: Number(row?.deleted ?? 0), missingMarkedDeleted: 0, table };
+    const result = await client.query<{ n: string }>(statement, [args.jobId]);
+    return Number(result.rows[0]?.n ?? 0);
   } catch (error) {
     throw describeMergeError(error, spec);
   }
 }
 
+/**
+ * Runs `load` in a savepoint; when it fails on a value (SQLSTATE class 22) or an empty key, moves the rows that
+ * cannot be loaded to aquasync.rejected_rows and runs it again.
+ */
+async function withQuarantine(
+  client: pg.ClientBase,
+  spec: TableSpec,
+  args: MergeArgs,
+  load: () => Promise<Loaded>,
+): Promise<Loaded & { quarantined: number }> {
+  let quarantined = 0;
+  for (let round = 0; ; round++) {
+    await client.query('SAVEPOINT aquasync_load');
+    try {
+      const loaded = await load();
+      await client.query('RELEASE SAVEPOINT aquasync_load');
+      return { ...loaded, quarantined };
+    } catch (error) {
+      await client.query('ROLLBACK TO SAVEPOINT aquasync_load');
+      if (!rowLevel(error) || round >= MAX_QUARANTINE_ROUNDS) throw describeMergeError(error, spec);
+      const moved = await quarantine(client, spec, args);
+      // Nothing to blame on a row: the error is not the data's, report it as it is.
+      if (moved === 0) throw describeMergeError(error, spec);
+      quarantined += moved;
+    }
+  }
+}
+
+function rowLevel(error: unknown): boolean {
+  return isDataException(error) || (isPgError(error) && error.code === '23502');
+}
+
+async function quarantine(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<number> {
+  const check = await client.query<{ yes: boolean }>(sql.hasInputIsValid());
+  const exact = check.rows[0]?.yes ? 'pg_input_is_valid' : 'aquasync';
+  let moved = 0;
+  for (const stage of args.stages) {
+    const origin = args.quarantine.origins.get(stage.table);
+    const statement = sql.quarantineRows(
+      spec,
+      {
+        pipeline: args.quarantine.pipeline,
+        jobId: origin?.jobId ?? args.jobId,
+        fileId: origin?.fileId ?? stage.table,
+        stage: stage.table,
+        columnCount: args.quarantine.columnCount,
+      },
+      exact,
+    );
+    const result = await client.query<{ n: string }>(statement);
+    moved += Number(result.rows[0]?.n ?? 0);
+  }
+  return moved;
+}
+
 /** A value the column type cannot read, or an empty key, is a problem of the data, not of the warehouse. */
 function describeMergeError(error: unknown, spec: TableSpec): unknown {
-  const emptyKey = isPgError(error) && error.code === '23502';
-  if (!isDataException(error) && !emptyKey) return error;
+  if (!rowLevel(error) || !isPgError(error)) return error;
   const table = `${spec.schema}.${spec.table}`;
   return new DataError(`merging ${spec.object} into ${table}: ${error.message}`, {
-    hint: emptyKey
-      ? `a row has an empty primary key (${spec.primaryKey.join(', ')})`
-      : 'a value in the result files does not fit its column type; check the type overrides for this table',
+    hint:
+      error.code === '23502'
+        ? `a row has an empty primary key (${spec.primaryKey.join(', ')})`
+        : 'a value in the result files does not fit its column type; check the type overrides for this table',
     context: { object: spec.object, table, sqlstate: error.code, column: error.column },
     cause: error,
   });

@@ -2,7 +2,7 @@
 // (with chosen columns) in an Id range, and marking rows deleted by Id. "Live" means not flagged deleted: hard and
 // ignore tables never carry the flag, so for them every row is live.
 import type pg from 'pg';
-import { DELETED_COLUMN, JOB_ID_COLUMN, SYNCED_AT_COLUMN, quoteIdent } from './sql.ts';
+import { DELETED_COLUMN, JOB_ID_COLUMN, SYNCED_AT_COLUMN, quoteIdent } from './sql/index.ts';
 
 export interface WarehouseTableRef {
   schema: string;

@@ -1,13 +1,16 @@
-// Warehouse DDL: create a table for a spec, or add the columns an existing one lacks. Columns are never dropped
-// or retyped (that would lose data or break users' views); differing types are reported for the caller to log.
+// Warehouse DDL: create a table for a spec, or bring an existing one in line: add missing columns, change a column
+// to the type its `types:` override asks for. Columns are never dropped, and a described type that differs from
+// an existing column (the user may have altered it) is reported and kept: values are then cast to the column's
+// real type, never to another one that the column would silently round.
 import type pg from 'pg';
-import { WarehouseError } from '../errors.ts';
+import { ConfigError, WarehouseError } from '../errors.ts';
 import type { PgType, TableSpec } from '../plan/types.ts';
-import * as sql from './sql.ts';
+import { isDataException } from './pg-error.ts';
+import * as sql from './sql/index.ts';
 import type { EnsureTableResult, TypeMismatch } from './types.ts';
 
 /**
- * `deferPrimaryKey`: a table created now gets no primary key yet; the caller must load it with loadIntoNewTable
+ * `deferPrimaryKey`: a table created now gets no primary key yet; the caller must load it with insertIntoNewTable
  * (which adds the key) in the same transaction. applyStaged does exactly that.
  */
 export async function ensureTable(
@@ -21,14 +24,14 @@ export async function ensureTable(
   const existing = await describe(client, name);
   if (existing.size === 0) {
     await client.query(sql.createTable(spec, !options.deferPrimaryKey));
-    return { created: true, addedColumns: [], typeMismatches: [] };
+    return { created: true, addedColumns: [], retypedColumns: [], typeMismatches: [], spec };
   }
 
   await checkPrimaryKey(client, spec, name);
   const addedColumns: string[] = [];
   const wanted = [
-    ...spec.columns.map((c) => ({ name: c.name, type: c.type as PgType, ddl: sql.vetType(c.type) })),
-    ...sql.SYSTEM_COLUMNS,
+    ...spec.columns.map((c) => ({ name: c.name, type: c.type as PgType, ddl: sql.vetType(c.type), overridden: c.overridden })),
+    ...sql.SYSTEM_COLUMNS.map((c) => ({ ...c, overridden: false })),
   ];
   for (const column of wanted) {
     if (existing.has(column.name)) continue;
@@ -38,12 +41,42 @@ export async function ensureTable(
 
   const kept = wanted.filter((c) => existing.has(c.name));
   const canonical = await canonicalTypes(client, kept.map((c) => c.type));
+  const retypedColumns: TypeMismatch[] = [];
   const typeMismatches: TypeMismatch[] = [];
-  kept.forEach((column, i) => {
+  const actual = new Map<string, string>();
+  for (const [i, column] of kept.entries()) {
     const current = existing.get(column.name) as string;
-    if (canonical[i] !== current) typeMismatches.push({ column: column.name, existing: current, wanted: column.type });
-  });
-  return { created: false, addedColumns, typeMismatches };
+    if (canonical[i] === current) continue;
+    const mismatch = { column: column.name, existing: current, wanted: column.type };
+    if (column.overridden) {
+      await retype(client, spec, column.name, column.type);
+      retypedColumns.push(mismatch);
+    } else {
+      typeMismatches.push(mismatch);
+      actual.set(column.name, current);
+    }
+  }
+  const effective: TableSpec = {
+    ...spec,
+    columns: spec.columns.map((c) => (actual.has(c.name) ? { ...c, type: actual.get(c.name) as string } : c)),
+  };
+  return { created: false, addedColumns, retypedColumns, typeMismatches, spec: effective };
+}
+
+/** The user asked for this type: existing values that cannot convert make it a configuration problem. */
+async function retype(client: pg.ClientBase, spec: TableSpec, column: string, type: PgType): Promise<void> {
+  await client.query('SAVEPOINT aquasync_retype');
+  try {
+    await client.query(sql.alterColumnType(spec, column, type));
+    await client.query('RELEASE SAVEPOINT aquasync_retype');
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT aquasync_retype');
+    if (!isDataException(error)) throw error;
+    throw new ConfigError(
+      `cannot change ${spec.schema}.${spec.table}.${column} to ${type} as its types: override asks: ${error.message}`,
+      { hint: `choose a type every stored value fits, or convert the column yourself (ALTER TABLE ... ALTER COLUMN ${column} TYPE ...)` },
+    );
+  }
 }
 
 async function describe(client: pg.ClientBase, name: string): Promise<Map<string, string>> {

@@ -1,26 +1,45 @@
 // Staging: each result file is COPYed on its own connection and transaction into its own UNLOGGED table, so
 // files stage concurrently and what was staged survives until the job is applied (or Postgres crashes, which
-// empties unlogged tables: the caller checks counts with stageRowCount and stages again).
+// empties unlogged tables: the caller checks counts with stagedRowCounts and stages again).
+//
+// Failures keep their kind: an error of the input (the download, gunzip) passes through unchanged, as it may be
+// worth retrying; a value Postgres finds wrong in the CSV is a DataError; a failure of the warehouse itself is a
+// WarehouseError, never mistaken for a failed download.
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { DataError } from '../errors.ts';
+import { AquasyncError, DataError, WarehouseError } from '../errors.ts';
 import { copyLine, isDataException, isPgError } from './pg-error.ts';
-import * as sql from './sql.ts';
+import * as sql from './sql/index.ts';
 import type { StageFileArgs, StageFileResult } from './types.ts';
 
 export async function stageFile(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResult> {
   // The input may fail while the setup statements run, before pipeline() listens: without a listener that
   // 'error' would crash the process. pipeline() still sees the stream as errored and rejects with its error.
-  const ignoreUntilPiped = (): void => {};
-  args.csv.on('error', ignoreUntilPiped);
+  let inputError: unknown;
+  const noteInputError = (error: unknown): void => {
+    inputError ??= error;
+  };
+  args.csv.on('error', noteInputError);
   try {
     return await stage(pool, args);
+  } catch (error) {
+    if (error === inputError || error instanceof DataError) throw error;
+    throw asWarehouseError(error, args);
   } finally {
-    args.csv.off('error', ignoreUntilPiped);
+    args.csv.off('error', noteInputError);
     // Release the download (socket, gunzip) when we failed before or outside pipeline().
     if (!args.csv.destroyed) args.csv.destroy();
   }
+}
+
+function asWarehouseError(error: unknown, args: StageFileArgs): unknown {
+  if (!(error instanceof Error) || error instanceof AquasyncError) return error;
+  return new WarehouseError(`staging result file ${args.fileId} (${args.object}) failed in the warehouse: ${error.message}`, {
+    hint: 'nothing of this file was kept; the next run stages it again once the warehouse is reachable',
+    context: { fileId: args.fileId, object: args.object },
+    cause: error,
+  });
 }
 
 async function stage(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResult> {
@@ -89,10 +108,18 @@ export async function dropStageTables(client: pg.ClientBase, tables: string[]): 
   await client.query(sql.dropStageTables(tables));
 }
 
-/** Rows in a stage table, or undefined when it is gone. Never fails the caller's transaction for a missing table. */
-export async function stageRowCount(client: pg.ClientBase, table: string): Promise<number | undefined> {
-  const exists = await client.query<{ exists: boolean }>(sql.stageTableExists(), [table]);
-  if (exists.rows[0]?.exists !== true) return undefined;
-  const count = await client.query<{ n: string }>(sql.countStageRows(table));
-  return Number(count.rows[0]?.n ?? 0);
+/**
+ * Rows now in each stage table (undefined: the table is gone). Never fails the caller's transaction for a missing
+ * table. The loader compares these with the counts recorded at staging, because a crash of the server empties
+ * unlogged tables while the records saying "staged" survive.
+ */
+export async function stagedRowCounts(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, number | undefined>> {
+  const counts = new Map<string, number | undefined>(tables.map((t) => [t, undefined]));
+  if (tables.length === 0) return counts;
+  const existing = await client.query<{ name: string }>(sql.existingStageTables(), [tables]);
+  const present = existing.rows.map((r) => r.name);
+  if (present.length === 0) return counts;
+  const rows = await client.query<{ name: string; n: string }>(sql.countStageRows(present));
+  for (const row of rows.rows) counts.set(row.name, Number(row.n));
+  return counts;
 }

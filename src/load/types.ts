@@ -1,6 +1,7 @@
 // What the loader exposes: staging of result files, warehouse DDL and the merge of staged files.
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
+import type { TableSpec } from '../plan/types.ts';
 
 export interface StageFileArgs {
   /** Unqualified table name in schema aquasync_stage, e.g. `s_<fileId>` (at most 63 bytes). */
@@ -31,25 +32,46 @@ export interface TypeMismatch {
 
 export interface EnsureTableResult {
   created: boolean;
-  /** Columns added to an existing table (never dropped or retyped). */
+  /** Columns added to an existing table (never dropped). */
   addedColumns: string[];
+  /** Columns changed to the type their `types:` override asks for. */
+  retypedColumns: TypeMismatch[];
+  /** Columns whose type differs from the described one without an override: the existing type is kept. */
   typeMismatches: TypeMismatch[];
+  /**
+   * The spec as the table really is: non-overridden columns carry the existing column's type, so staged values
+   * are cast to what the column holds (never to a type the column would then silently round).
+   */
+  spec: TableSpec;
 }
 
 export interface StagedFile {
   /** Unqualified stage table name in schema aquasync_stage. */
   table: string;
-  /** Position of the file within the job (segments in order); later ordinals win ties. */
+  /** Position of the file within the job(s) applied together; later ordinals win ties. */
   ordinal: number;
+  /** When Zuora took the snapshot the file's rows come from (its job's start): it dates the deletions in it. */
+  seenAt: Date;
+}
+
+/** Where a staged file came from, for quarantine entries. */
+export interface StagedFileOrigin {
+  fileId: string;
+  /** Zuora job id. */
+  jobId: string;
 }
 
 export interface MergeArgs {
   stages: StagedFile[];
+  /** Written to `_aquasync_job_id` of every row written. */
   jobId: string;
-  /** True when the staged files are a complete snapshot of the object (a full load). */
-  full: boolean;
-  /** With `full`: rows last updated after this instant are not treated as missing. */
-  snapshotAt: Date;
+  /**
+   * Stages (by table name) forming a complete snapshot of the object taken at `at`: warehouse rows missing from
+   * them, and not updated after `at`, are deleted as the object's delete mode says.
+   */
+  snapshot?: { tables: string[]; at: Date } | undefined;
+  /** Rows whose values Postgres cannot take go to aquasync.rejected_rows instead of failing the merge. */
+  quarantine: { pipeline: string; columnCount: number; origins: ReadonlyMap<string, StagedFileOrigin> };
 }
 
 export interface MergeResult {
@@ -57,6 +79,8 @@ export interface MergeResult {
   upserted: number;
   /** Rows soft-deleted (including tombstones for unknown keys) or hard-deleted because the file said so. */
   deleted: number;
-  /** With `full`: warehouse rows absent from the snapshot that were soft- or hard-deleted. */
+  /** With a snapshot: warehouse rows absent from it that were soft- or hard-deleted. */
   missingMarkedDeleted: number;
+  /** Staged rows moved to aquasync.rejected_rows. */
+  quarantined: number;
 }

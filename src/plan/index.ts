@@ -5,7 +5,7 @@ export { buildBackfillRequest, buildJobRequest } from './job-request.ts';
 export type { PlannedJob } from './job-request.ts';
 export { columnNameFor, snakeCase } from './names.ts';
 export { pgTypeFor } from './pg-types.ts';
-export { planTable } from './table.ts';
+export { planTable, RESERVED_COLUMN_PREFIX } from './table.ts';
 export type { PlanTableArgs } from './table.ts';
 export { incrementalTimeFor, parseZuoraTime, wallTime, watermarkFromJob, zoneFor } from './time.ts';
 export type { IncrementalTime } from './time.ts';

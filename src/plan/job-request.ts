@@ -29,9 +29,16 @@ export interface PlannedJob {
   from: Date;
 }
 
-/** The stateful job of one sync run, its window starting `lookback` before `watermark`. */
+/**
+ * Seconds always re-read before the watermark, whatever `lookback` says: Zuora's documentation disagrees on whether
+ * the incrementalTime second itself is included (reference §6.3), and re-read rows are deduplicated anyway.
+ */
+export const MIN_OVERLAP_SECONDS = 1;
+
+/** The stateful job of one sync run, its window starting `lookback` (at least a second) before `watermark`. */
 export function buildJobRequest(pipeline: PipelineConfig, watermark: Date): PlannedJob {
-  const { incrementalTime, from } = incrementalTimeFor(watermark, pipeline.lookback, pipeline.source.dataCenter);
+  const overlap = Math.max(pipeline.lookback, MIN_OVERLAP_SECONDS);
+  const { incrementalTime, from } = incrementalTimeFor(watermark, overlap, pipeline.source.dataCenter);
   const request: AquaJobRequest = {
     format: pipeline.format,
     version: '1.1',

@@ -8,6 +8,9 @@ import { pgTypeFor } from './pg-types.ts';
 import type { ColumnSpec, PgType, TableSpec } from './types.ts';
 import { expectedHeaders } from './zoql.ts';
 
+/** Warehouse columns starting with this belong to aquasync (`_aquasync_deleted`, ...); no Zuora field may map there. */
+export const RESERVED_COLUMN_PREFIX = '_aquasync_';
+
 export interface PlanTableArgs {
   schema: string;
   object: ObjectConfig;
@@ -40,8 +43,12 @@ export function planTable(args: PlanTableArgs): TableSpec {
     throw new DataError(`CSV header of ${base} is empty`, { context: { object: base } });
   }
   const deletedName = `${base}.${args.deletedColumn ?? DELETED_COLUMN}`;
-  const deletedHeader = header.find((name) => same(name, deletedName));
-  const dataHeaders = header.filter((name) => name !== deletedHeader);
+  const deletedIndex = header.findIndex((name) => same(name, deletedName));
+  const deletedPosition = deletedIndex < 0 ? undefined : deletedIndex;
+  const deletedHeader = deletedPosition === undefined ? undefined : header[deletedPosition];
+  // Each data column keeps its CSV position: the staging table has one column per header cell, c0..cN.
+  const data = header.map((name, position) => ({ name, position })).filter((h) => h.position !== deletedPosition);
+  const dataHeaders = data.map((h) => h.name);
 
   const expected = expectedHeaders(object);
   if (
@@ -59,7 +66,7 @@ export function planTable(args: PlanTableArgs): TableSpec {
 
   const baseDescription = args.describe(base);
   const seen = new Map<string, string>();
-  const columns: ColumnSpec[] = dataHeaders.map((name) => {
+  const columns: ColumnSpec[] = data.map(({ name, position }) => {
     const { prefix, field } = split(name);
     const joined = prefix !== undefined && !same(prefix, base);
     const column = columnNameFor(name, base);
@@ -73,7 +80,13 @@ export function planTable(args: PlanTableArgs): TableSpec {
     seen.set(column, name);
     let type: PgType = 'text';
     if (!same(field, 'Id')) type = describedType(joined ? args.describe(prefix ?? '') : baseDescription, field);
-    return { header: name, name: column, type, joined };
+    if (column.startsWith(RESERVED_COLUMN_PREFIX)) {
+      // Only a broken or foreign file can carry such a header (config names cannot): the job is abandoned.
+      throw new DataError(`CSV header "${name}" of ${base} maps to column "${column}", which is reserved for aquasync`, {
+        context: { object: base, column },
+      });
+    }
+    return { header: name, name: column, type, joined, position, overridden: false };
   });
 
   for (const [column, type] of Object.entries(object.types)) {
@@ -85,6 +98,7 @@ export function planTable(args: PlanTableArgs): TableSpec {
       );
     }
     target.type = type;
+    target.overridden = true;
   }
 
   const primaryKey = object.primaryKey.map((field) => {
@@ -107,6 +121,7 @@ export function planTable(args: PlanTableArgs): TableSpec {
     primaryKey,
     updatedColumn: updated === undefined ? undefined : columnNameFor(updated, base),
     deletedHeader,
+    deletedPosition,
     deletes: object.deletes,
   };
 }

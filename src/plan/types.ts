@@ -12,6 +12,10 @@ export interface ColumnSpec {
   type: PgType;
   /** True for columns of joined objects (empty in deleted rows, so a soft delete keeps the old value). */
   joined: boolean;
+  /** 0-based position of the column in the CSV header (the staging table's column c<position>). */
+  position: number;
+  /** The type comes from the object's `types:` override: an existing column of another type is changed to it. */
+  overridden: boolean;
 }
 
 export interface TableSpec {
@@ -27,5 +31,7 @@ export interface TableSpec {
   updatedColumn: string | undefined;
   /** The CSV header of the deleted flag (`Account.IsDeleted`), when the batch carries one. */
   deletedHeader: string | undefined;
+  /** 0-based position of the deleted flag in the CSV header, when the batch carries one. */
+  deletedPosition: number | undefined;
   deletes: DeleteMode;
 }

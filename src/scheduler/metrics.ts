@@ -65,7 +65,7 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
     {
       name: 'aquasync_last_run_rows_written',
       type: 'gauge',
-      help: 'Rows loaded by the last finished scheduled run of the pipeline (on any replica).',
+      help: 'Rows written by the last finished scheduled run of the pipeline (on any replica).',
       samples: per((p) => p.lastRunRowsWritten),
     },
     {
@@ -89,8 +89,32 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
     {
       name: 'aquasync_rows_written_total',
       type: 'counter',
-      help: 'Rows loaded by scheduled runs of this replica.',
+      help: 'Rows inserted, changed or deleted in the warehouse by scheduled runs of this replica.',
       samples: per((p) => p.counters.rowsWritten),
+    },
+    {
+      name: 'aquasync_rows_read_total',
+      type: 'counter',
+      help: 'Rows in the result files loaded by scheduled runs of this replica.',
+      samples: per((p) => p.counters.rowsRead),
+    },
+    {
+      name: 'aquasync_rows_quarantined_total',
+      type: 'counter',
+      help: 'Rows scheduled runs of this replica sent to aquasync.rejected_rows (a value Postgres could not take).',
+      samples: per((p) => p.counters.rowsQuarantined),
+    },
+    {
+      name: 'aquasync_quarantined_rows',
+      type: 'gauge',
+      help: 'Quarantined rows not marked resolved in aquasync.rejected_rows (any replica).',
+      samples: per((p) => p.quarantinedRows),
+    },
+    {
+      name: 'aquasync_snapshots_owed',
+      type: 'gauge',
+      help: 'Tables of the pipeline still owing a complete snapshot (aquasync.snapshots, any replica).',
+      samples: per((p) => p.snapshotsOwed),
     },
     {
       name: 'aquasync_run_failures_total',
@@ -111,5 +135,5 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
 }
 
 export function emptyCounters(): PipelineCounters {
-  return { runs: { succeeded: 0, failed: 0, skipped: 0, abandoned: 0 }, rowsWritten: 0, failures: 0 };
+  return { runs: { succeeded: 0, failed: 0, skipped: 0, abandoned: 0 }, rowsWritten: 0, rowsRead: 0, rowsQuarantined: 0, failures: 0 };
 }

@@ -7,7 +7,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { PipelineConfig } from '../config/types.ts';
 import { AquasyncError, errorMessage, InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { findUnfinishedJob, getWatermark } from '../state/index.ts';
+import { findUnfinishedJob, getWatermark, openQuarantine, owedSnapshots } from '../state/index.ts';
 import type { PipelineRunResult } from '../sync/types.ts';
 import { createSlotCoordinator } from './coordinator.ts';
 import { lastJobWaits } from './job-wait.ts';
@@ -163,9 +163,11 @@ export class Scheduler {
   /** What /metrics shows: the last runs from the ledger (all replicas) plus this replica's counters. */
   async metrics(): Promise<PipelineMetrics[]> {
     const names = this.options.pipelines.map((p) => p.name);
-    const [last, watermarks, jobWaits] = await Promise.all([
+    const [last, watermarks, quarantine, owed, jobWaits] = await Promise.all([
       lastScheduledRuns(this.options.pool, names),
       Promise.all(names.map((name) => getWatermark(this.options.db, name))),
+      openQuarantine(this.options.db, names),
+      Promise.all(names.map((name) => owedSnapshots(this.options.db, name))),
       lastJobWaits(this.options.pool, names),
     ]);
     const now = Date.now();
@@ -180,6 +182,8 @@ export class Scheduler {
         watermarkLagSeconds: watermark ? Math.max(0, (now - watermark.getTime()) / 1000) : undefined,
         lastJobWaitSeconds: jobWaits.get(name),
         running: this.active.has(name),
+        quarantinedRows: quarantine.get(name)?.open ?? 0,
+        snapshotsOwed: owed[i]?.length ?? 0,
         counters: this.counters.get(name) ?? emptyCounters(),
       };
     });
@@ -309,6 +313,11 @@ export class Scheduler {
     }
     const rows = result?.ok ? result.rowsWritten : 0;
     await this.finish(slot, status, result?.runId, message, rows);
+    const counters = this.counters.get(slot.pipeline);
+    if (counters && result?.ok) {
+      counters.rowsRead += result.rowsRead;
+      counters.rowsQuarantined += result.rowsQuarantined;
+    }
 
     const fields = { status, rows, durationMs: result?.durationMs, runId: result?.runId, resumed: result?.resumed };
     if (status === 'succeeded') log.info('run finished', fields);

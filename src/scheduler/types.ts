@@ -73,6 +73,8 @@ export interface StopResult {
 export interface PipelineCounters {
   runs: Record<Exclude<SlotStatus, 'running'>, number>;
   rowsWritten: number;
+  rowsRead: number;
+  rowsQuarantined: number;
   failures: number;
 }
 
@@ -89,5 +91,9 @@ export interface PipelineMetrics {
   /** Seconds Zuora took to run the last completed sync job (submitted to completed), on any replica. */
   lastJobWaitSeconds?: number | undefined;
   running: boolean;
+  /** Quarantined rows not resolved (aquasync.rejected_rows), on any replica. */
+  quarantinedRows: number;
+  /** Tables owing a complete snapshot (aquasync.snapshots), on any replica. */
+  snapshotsOwed: number;
   counters: PipelineCounters;
 }

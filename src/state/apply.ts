@@ -15,6 +15,8 @@ export interface ApplyJobInput {
   newWatermark: Date | undefined;
   /** The run applying the job (it may be a later run resuming an earlier run's job). */
   runId?: number;
+  /** Jobs applied in the same transaction (a snapshot job with its stateful job); they must be completed or staged. */
+  companionJobRowIds?: readonly number[];
 }
 
 /** Thrown inside the transaction to roll back the watermark insert when the job turns out to be applied already. */
@@ -65,6 +67,22 @@ export async function applyJob(
         });
       }
 
+      const companions = input.companionJobRowIds ?? [];
+      if (companions.length > 0) {
+        const ready = await db
+          .selectFrom('aquasync.jobs')
+          .select('id')
+          .where('id', 'in', companions)
+          .where('status', 'in', ['completed', 'staged'])
+          .forUpdate()
+          .execute();
+        if (ready.length !== companions.length) {
+          throw new WarehouseError(`jobs ${companions.join(', ')} applied with job ${input.jobRowId} are not all completed or staged`, {
+            hint: 'this is a bug in the caller',
+          });
+        }
+      }
+
       const rows = await fn(client, db);
 
       let watermark = before?.watermark;
@@ -85,12 +103,12 @@ export async function applyJob(
       await db
         .updateTable('aquasync.jobs')
         .set({ status: 'applied', applied_at: now, updated_at: now, error: null })
-        .where('id', '=', input.jobRowId)
+        .where('id', 'in', [input.jobRowId, ...companions])
         .execute();
       await db
         .updateTable('aquasync.files')
         .set({ status: 'applied', applied_at: now })
-        .where('job_id', '=', input.jobRowId)
+        .where('job_id', 'in', [input.jobRowId, ...companions])
         .execute();
       if (input.runId !== undefined && job.zuora_job_id !== null) {
         await db

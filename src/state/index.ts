@@ -8,6 +8,8 @@ export {
   markJobSubmitted,
   recordJobCompleted,
   findUnfinishedJob,
+  findUnfinishedChildJob,
+  withBatchesAndFiles,
   markFileStaged,
   markJobStatus,
   stagedFiles,
@@ -16,6 +18,16 @@ export {
   type CreateJobInput,
 } from './jobs.ts';
 export { recordEvent, type EventInput } from './events.ts';
+export { openQuarantine, type QuarantineSummary } from './quarantine.ts';
+export {
+  noteSubmittedQueries,
+  owedSnapshots,
+  markSnapshotOwed,
+  markSnapshotApplied,
+  type OwedSnapshot,
+  type SnapshotReason,
+  type SnapshotTarget,
+} from './snapshots.ts';
 export { applyJob, type ApplyJobInput } from './apply.ts';
 export { pipelineStatus } from './status.ts';
 export { acquirePipelineLock, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';

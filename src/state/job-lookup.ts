@@ -1,7 +1,7 @@
 // Jobs by row id and by kind: what backfill windows and the runs of each kind need beside the sync-only helpers.
 import type { Kysely } from 'kysely';
-import { UNFINISHED_JOB_STATUSES } from './jobs.ts';
-import { toBatchRecord, toFileRecord, toJobRecord, toRunRecord } from './records.ts';
+import { UNFINISHED_JOB_STATUSES, withBatchesAndFiles } from './jobs.ts';
+import { toRunRecord } from './records.ts';
 import type { RunKind, StateDatabase } from './schema.ts';
 import type { RunRecord, UnfinishedJob } from './types.ts';
 
@@ -9,16 +9,12 @@ import type { RunRecord, UnfinishedJob } from './types.ts';
 export async function findUnfinishedJobById(db: Kysely<StateDatabase>, id: number): Promise<UnfinishedJob | undefined> {
   const job = await db
     .selectFrom('aquasync.jobs')
-    .selectAll()
+    .select('id')
     .where('id', '=', id)
     .where('status', 'in', UNFINISHED_JOB_STATUSES)
     .executeTakeFirst();
   if (!job) return undefined;
-  const [batches, files] = await Promise.all([
-    db.selectFrom('aquasync.batches').selectAll().where('job_id', '=', job.id).orderBy('name').execute(),
-    db.selectFrom('aquasync.files').selectAll().where('job_id', '=', job.id).orderBy('batch_name').orderBy('ordinal').execute(),
-  ]);
-  return { ...toJobRecord(job), batches: batches.map(toBatchRecord), files: files.map(toFileRecord) };
+  return withBatchesAndFiles(db, job.id);
 }
 
 /**

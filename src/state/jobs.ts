@@ -19,6 +19,8 @@ export interface CreateJobInput {
   incrementalTime: string | undefined;
   windowFrom: Date | undefined;
   windowTo?: Date | undefined;
+  /** For a snapshot job: the stateful job it is applied with. */
+  parentJobId?: number | undefined;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function createJob(db: Kysely<StateDatabase>, input: CreateJobInput
       incremental_time: input.incrementalTime ?? null,
       window_from: input.windowFrom ?? null,
       window_to: input.windowTo ?? null,
+      parent_job_id: input.parentJobId ?? null,
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning('id')
@@ -169,11 +172,31 @@ export async function findUnfinishedJob(
     .limit(1)
     .executeTakeFirst();
   if (!job) return undefined;
-  const [batches, files] = await Promise.all([
-    db.selectFrom('aquasync.batches').selectAll().where('job_id', '=', job.id).orderBy('name').execute(),
-    db.selectFrom('aquasync.files').selectAll().where('job_id', '=', job.id).orderBy('batch_name').orderBy('ordinal').execute(),
+  return withBatchesAndFiles(db, job.id);
+}
+
+/** The job row with its batches and files. */
+export async function withBatchesAndFiles(db: Kysely<StateDatabase>, id: number): Promise<UnfinishedJob | undefined> {
+  const [job, batches, files] = await Promise.all([
+    db.selectFrom('aquasync.jobs').selectAll().where('id', '=', id).executeTakeFirst(),
+    db.selectFrom('aquasync.batches').selectAll().where('job_id', '=', id).orderBy('name').execute(),
+    db.selectFrom('aquasync.files').selectAll().where('job_id', '=', id).orderBy('batch_name').orderBy('ordinal').execute(),
   ]);
+  if (!job) return undefined;
   return { ...toJobRecord(job), batches: batches.map(toBatchRecord), files: files.map(toFileRecord) };
+}
+
+/** The unfinished snapshot job applied with stateful job `parentId`, if any. */
+export async function findUnfinishedChildJob(db: Kysely<StateDatabase>, parentId: number): Promise<UnfinishedJob | undefined> {
+  const job = await db
+    .selectFrom('aquasync.jobs')
+    .select('id')
+    .where('parent_job_id', '=', parentId)
+    .where('status', 'in', UNFINISHED_JOB_STATUSES)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return job ? withBatchesAndFiles(db, job.id) : undefined;
 }
 
 /** A file's rows are in its stage table. Call it inside the staging transaction so both commit together. */

@@ -128,6 +128,8 @@ export interface TombstonesTable {
   key: string;
   /** By when the row was known deleted: a live version updated at or before this is older than the deletion. */
   deleted_at: Timestamp;
+  /** UpdatedDate of the deleted version: only a strictly newer live version may bring the key back. */
+  updated_at: NullableTimestamp;
   job_id: string | null;
 }
 

@@ -6,15 +6,16 @@
 // Resumability: every window has a row in aquasync.backfill_windows; the job row is created and linked to the
 // window before the submit, and the window is marked loaded in the transaction that applies its rows. A re-run
 // skips loaded windows and resumes a window whose job is still unfinished.
-import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, ZuoraFileExpiredError, ZuoraJobFailedError, errorMessage } from '../errors.ts';
+import { AquasyncError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import * as state from '../state/index.ts';
-import { JobLoader } from './load-job.ts';
+import type { AquaJobRequest } from '../zuora/index.ts';
+import { JobDriver } from './job-driver.ts';
+import { JobLoader, JobLoadFailure } from './loader.ts';
 import type { PipelineRunContext } from './run-pipeline.ts';
-import { acquireJobSlot, DEFAULT_JOB_BUDGET, submitRecordedJob, tenantKey, waitForRecordedJob } from './submit.ts';
+import { DEFAULT_JOB_BUDGET } from './submit.ts';
 import type { BackfillOptions, BackfillResult, BackfillWindowResult } from './types.ts';
 import { planBackfill, type PlannedWindow } from './windows.ts';
 
@@ -27,7 +28,7 @@ export async function runBackfill(
   options: BackfillOptions,
 ): Promise<BackfillResult> {
   const log = options.logger.child({ pipeline: pipeline.name });
-  const result: BackfillResult = { ok: false, runId: undefined, windows: [], rowsWritten: 0, error: undefined };
+  const result: BackfillResult = { ok: false, runId: undefined, windows: [], rowsWritten: 0, rowsRead: 0, error: undefined };
   let plan: ReturnType<typeof planBackfill>;
   try {
     plan = planBackfill(pipeline, options);
@@ -76,6 +77,7 @@ export async function runBackfill(
     await state.finishRun(db, runId, {
       status: result.ok ? 'succeeded' : 'failed',
       rowsWritten: result.rowsWritten,
+      rowsRead: result.rowsRead,
       // A backfill never moves the watermark: both ends are the watermark it found.
       watermarkBefore: watermark ?? null,
       watermarkAfter: watermark ?? null,
@@ -93,7 +95,7 @@ export async function runBackfill(
         failed: plan.windows.length - loaded - skipped,
       },
     });
-    if (result.ok) log.info(`backfill done: ${loaded} window(s) loaded, ${skipped} skipped, ${result.rowsWritten} row(s)`);
+    if (result.ok) log.info(`backfill done: ${loaded} window(s) loaded, ${skipped} skipped, wrote ${result.rowsWritten} row(s) (read ${result.rowsRead})`);
     else log.error(`backfill failed: ${errorMessage(result.error)}; run it again to resume (loaded windows are skipped)`);
   } finally {
     await lock.release();
@@ -103,6 +105,7 @@ export async function runBackfill(
 
 class BackfillRun {
   private readonly loader: JobLoader;
+  private readonly driver: JobDriver;
 
   constructor(
     private readonly ctx: PipelineRunContext,
@@ -112,6 +115,7 @@ class BackfillRun {
     private readonly runId: number,
   ) {
     this.loader = new JobLoader(ctx, pipeline, { logger: log, tempDir: options.tempDir, signal: options.signal });
+    this.driver = new JobDriver(ctx, pipeline, { logger: log, signal: options.signal, poll: options.poll, runId });
   }
 
   async run(planned: PlannedWindow[], records: state.BackfillWindowRecord[], result: BackfillResult): Promise<void> {
@@ -120,7 +124,7 @@ class BackfillRun {
     const outcomes: BackfillWindowResult[] = planned.map((w) => ({ since: w.since, until: w.until, status: 'failed', rows: 0 }));
     result.windows = outcomes;
     let done = 0;
-    const report = (): void => this.options.onProgress?.({ windowsDone: done, windowsTotal: planned.length, rows: result.rowsWritten });
+    const report = (): void => this.options.onProgress?.({ windowsDone: done, windowsTotal: planned.length, rows: result.rowsRead });
     // Loaded windows are skipped up front, so the first report tells how much was done before this run.
     planned.forEach((_, i) => {
       if (records[i]?.status === 'loaded') {
@@ -138,9 +142,11 @@ class BackfillRun {
         if (outcome.status === 'skipped') return;
         if (result.error !== undefined || this.options.signal?.aborted) return;
         try {
-          outcome.rows = await this.loadWindow(window, record);
+          const loaded = await this.loadWindow(window, record);
+          outcome.rows = loaded.rowsWritten;
           outcome.status = 'loaded';
-          result.rowsWritten += outcome.rows;
+          result.rowsWritten += loaded.rowsWritten;
+          result.rowsRead += loaded.rowsRead;
         } catch (error) {
           result.error ??= error;
           await state.markWindowFailed(this.ctx.warehouse.db, record.id, errorMessage(error));
@@ -153,83 +159,48 @@ class BackfillRun {
     await Promise.all(tasks);
   }
 
-  private async loadWindow(window: PlannedWindow, record: state.BackfillWindowRecord): Promise<number> {
+  private async loadWindow(window: PlannedWindow, record: state.BackfillWindowRecord): Promise<{ rowsWritten: number; rowsRead: number }> {
     const { db } = this.ctx.warehouse;
-    const keyPrefix = `aquasync-${this.pipeline.name}-backfill`;
-    const waitOptions = { signal: this.options.signal, poll: this.options.poll, logger: this.log, keyPrefix };
-    let job = record.jobId === undefined ? undefined : await state.findUnfinishedJobById(db, record.jobId);
-    if (job) this.log.info(`window ${label(window)}: resuming job ${job.zuoraJobId ?? '(not yet acknowledged by Zuora)'}`, { status: job.status });
-
+    let existing = record.jobId === undefined ? undefined : await state.findUnfinishedJobById(db, record.jobId);
+    if (existing) {
+      this.log.info(`window ${label(window)}: resuming job ${existing.zuoraJobId ?? '(not yet acknowledged by Zuora)'}`, { status: existing.status });
+      await state.markWindowRunning(db, record.id, { jobId: existing.id, runId: this.runId });
+    }
     // At most two jobs per window: the first, and a new one if its files expired before they were loaded.
     for (let attempt = 0; attempt < 2; attempt++) {
-      let slot: state.JobSlot | undefined;
+      const request = (existing?.request as AquaJobRequest | undefined) ?? window.request;
+      const done = await this.driver.complete(
+        existing,
+        () => ({
+          kind: 'backfill',
+          request: window.request,
+          windowFrom: window.since,
+          windowTo: window.until,
+          // Linked before the submit: a crash in between resumes the window with the same Idempotency-Key.
+          onRecorded: (jobRowId) => state.markWindowRunning(db, record.id, { jobId: jobRowId, runId: this.runId }),
+        }),
+        (zjob) => this.loader.targets(zjob, request),
+      );
+      existing = undefined;
       try {
-        if (!job) {
-          slot = await acquireJobSlot(this.ctx.warehouse, tenantKey(this.pipeline), this.ctx.jobBudget ?? DEFAULT_JOB_BUDGET, waitOptions);
-          job = await this.submit(window, record, keyPrefix);
-        } else {
-          await state.markWindowRunning(db, record.id, { jobId: job.id, runId: this.runId });
-        }
-        const zjob = await waitForRecordedJob(this.ctx, job, this.pipeline, waitOptions);
-        await slot?.release();
-        const loaded = await this.loader.load({
-          jobRowId: job.id,
-          recordedStatus: job.status,
-          zjob,
+        const loaded = await this.loader.load([this.loader.prepare(done)], {
           runId: this.runId,
-          mode: { kind: 'window' },
-          finish: (trx, { rows }) => state.markWindowLoaded(trx, record.id, rows),
+          newWatermark: undefined,
+          snapshots: new Map(),
+          finish: (trx, totals) => state.markWindowLoaded(trx, record.id, totals.rowsWritten),
         });
-        this.log.info(`window ${label(window)}: loaded ${loaded.rows} row(s) from job ${zjob.id}`);
-        return loaded.rows;
+        this.log.info(`window ${label(window)}: wrote ${loaded.rowsWritten} row(s) (read ${loaded.rowsRead}) from job ${done.zjob.id}`);
+        return loaded;
       } catch (error) {
-        if (job && error instanceof ZuoraFileExpiredError && attempt === 0) {
-          await state.markJobStatus(db, job.id, 'expired', error.message);
-          await state.recordEvent(db, {
-            pipeline: this.pipeline.name,
-            jobId: job.id,
-            kind: 'file-expired',
-            message: `${error.message}; re-covering backfill window ${label(window)} with a new job`,
-          });
-          job = undefined;
-          continue;
-        }
-        if (job && error instanceof ZuoraJobFailedError) await state.markJobStatus(db, job.id, 'failed', error.message);
-        throw error;
-      } finally {
-        await slot?.release();
+        if (!(error instanceof JobLoadFailure)) throw error;
+        const settled = await this.driver.settle(error.job.row, error.reason, (ids) => this.loader.dropStages(ids));
+        if (settled === 'recover' && attempt === 0) continue;
+        throw error.reason;
       }
     }
     throw new AquasyncError('ZUORA_FILE_EXPIRED', `result files of backfill window ${label(window)} expired twice`, {
       hint: 'Zuora purges files after 3 days; check that nothing else deletes them and run again',
     });
-  }
-
-  /** Job row first (linked to the window), then the submit: a crash in between resumes with the same key. */
-  private async submit(window: PlannedWindow, record: state.BackfillWindowRecord, keyPrefix: string): Promise<state.UnfinishedJob> {
-    const { db } = this.ctx.warehouse;
-    const idempotencyKey = `${keyPrefix}-${randomUUID()}`;
-    const id = await state.createJob(db, {
-      pipeline: this.pipeline.name,
-      runId: this.runId,
-      kind: 'backfill',
-      idempotencyKey,
-      request: window.request,
-      incrementalTime: undefined,
-      windowFrom: window.since,
-      windowTo: window.until,
-    });
-    await state.markWindowRunning(db, record.id, { jobId: id, runId: this.runId });
-    const zjob = await submitRecordedJob(this.ctx.client, this.ctx.warehouse, { id, idempotencyKey, request: window.request, keyPrefix }, {
-      signal: this.options.signal,
-      poll: this.options.poll,
-      logger: this.log,
-      maxWaitMs: this.pipeline.jobTimeout * 1000,
-    });
-    this.log.info(`window ${label(window)}: submitted job ${zjob.id}`);
-    const recorded = await state.findUnfinishedJobById(db, id);
-    if (!recorded) throw new Error(`job ${zjob.id} was submitted but its record is no longer unfinished`);
-    return recorded;
   }
 }
 

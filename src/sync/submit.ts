@@ -8,7 +8,6 @@ import type { Logger } from '../log.ts';
 import * as state from '../state/index.ts';
 import type { AquaJob, AquaJobRequest, ZuoraClient } from '../zuora/index.ts';
 import type { Warehouse } from '../db/index.ts';
-import type { LoaderContext } from './load-job.ts';
 
 /** Default bound on concurrent AQuA jobs per tenant (Zuora's own limit is tenant-specific; 8 leaves headroom). */
 export const DEFAULT_JOB_BUDGET = 8;
@@ -88,42 +87,6 @@ export async function submitRecordedJob(
       await state.renewIdempotencyKey(warehouse.db, job.id, key);
     }
   }
-}
-
-/**
- * Brings a recorded job to completion: a job row without Zuora's id (crash during the submit) is submitted again
- * with its own Idempotency-Key, so Zuora answers with the job it already created; then polls until completed.
- */
-export async function waitForRecordedJob(
-  ctx: LoaderContext,
-  job: state.UnfinishedJob,
-  pipeline: PipelineConfig,
-  options: { signal?: AbortSignal | undefined; poll?: PollBounds | undefined; logger: Logger; keyPrefix?: string },
-): Promise<AquaJob> {
-  let zuoraJobId = job.zuoraJobId;
-  if (!zuoraJobId) {
-    const replay = await submitRecordedJob(
-      ctx.client,
-      ctx.warehouse,
-      {
-        id: job.id,
-        idempotencyKey: job.idempotencyKey,
-        request: job.request as AquaJobRequest,
-        keyPrefix: options.keyPrefix ?? `aquasync-${pipeline.name}`,
-      },
-      options,
-    );
-    zuoraJobId = replay.id;
-  }
-  let zjob = await ctx.client.getJob(zuoraJobId);
-  if (zjob.status !== 'completed') {
-    zjob = await ctx.client.waitForJob(zuoraJobId, {
-      timeoutMs: pipeline.jobTimeout * 1000,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onStatus: (j) => options.logger.debug(`job ${j.id} is ${j.status}`),
-    });
-  }
-  return zjob;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

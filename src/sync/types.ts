@@ -9,12 +9,20 @@ export type SyncPhase = 'submitted' | 'completed' | 'staged' | 'applied';
 export interface TableResult {
   table: string;
   object: string;
-  /** Rows Zuora reported for the batch (recordCount). */
+  /** Rows in the result files of the table (Zuora's recordCount of every batch loaded into it). */
   recordCount: number;
+  /** Live rows inserted or changed. */
   upserted: number;
+  /** Rows deleted (soft: flagged, hard: removed) because Zuora reported them deleted. */
   deleted: number;
+  /** Rows deleted because a complete snapshot no longer held them. */
   missingMarkedDeleted: number;
+  /** Rows moved to aquasync.rejected_rows. */
+  quarantined: number;
+  /** Zuora marked the stateful batch `full`. */
   full: boolean;
+  /** A complete snapshot of the object was applied (rows missing from it were deleted). */
+  snapshot: boolean;
 }
 
 export interface PipelineRunResult {
@@ -23,7 +31,12 @@ export interface PipelineRunResult {
   runId: number | undefined;
   zuoraJobId: string | undefined;
   resumed: boolean;
+  /** Rows inserted, changed or deleted in the warehouse. */
   rowsWritten: number;
+  /** Data rows in the result files. */
+  rowsRead: number;
+  /** Rows sent to aquasync.rejected_rows. */
+  rowsQuarantined: number;
   tables: TableResult[];
   watermarkBefore: Date | undefined;
   watermarkAfter: Date | undefined;
@@ -85,6 +98,9 @@ export interface BackfillResult {
   ok: boolean;
   runId: number | undefined;
   windows: BackfillWindowResult[];
+  /** Rows inserted, changed or deleted in the warehouse. */
   rowsWritten: number;
+  /** Data rows in the windows' result files. */
+  rowsRead: number;
   error: unknown;
 }

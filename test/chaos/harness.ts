@@ -4,8 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type pg from 'pg';
-import { OBJECTS } from '../../src/emulator/schema.ts';
-import type { StoredRow, Value } from '../../src/emulator/model.ts';
+
+export { diffTable, type DiffOptions, type TableCheck } from '../helpers/truth.ts';
+import type { TableCheck } from '../helpers/truth.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin/aquasync.js');
@@ -62,6 +63,12 @@ export function cliEnv(home: string, databaseUrl: string, extra: Record<string, 
 export const ACCOUNT_FIELDS = ['Id', 'Name', 'Balance', 'Status', 'AutoPay', 'BillCycleDay', 'Notes', 'UpdatedDate'];
 export const ITEM_FIELDS = ['Id', 'ChargeAmount', 'ChargeDate', 'Quantity', 'UpdatedDate'];
 
+/** The tables configYaml's pipelines load, for the oracle. */
+export const TABLES: TableCheck[] = [
+  { object: 'Account', table: 'account', fields: ACCOUNT_FIELDS },
+  { object: 'InvoiceItem', table: 'invoice_item', fields: ITEM_FIELDS },
+];
+
 export interface PipelineYaml {
   name: string;
   project?: string;
@@ -74,6 +81,10 @@ export interface PipelineYaml {
   jobTimeout?: number;
   /** Extra keys for the pipeline-level `source:` map (YAML lines, already indented by 6). */
   source?: string[];
+  /** Files staged at once (default: the config default). */
+  concurrency?: number;
+  deletes?: 'soft' | 'hard' | 'ignore';
+  offset?: number;
 }
 
 /** A pipelines.yaml syncing Account and InvoiceItem of an emulator; `${VAR}` references stay for the CLI to resolve. */
@@ -90,13 +101,13 @@ export function configYaml(
     format: ${p.format ?? 'gzip'}
     lookback: ${p.lookback ?? 0}
     startDate: "2000-01-01T00:00:00Z"
-${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.source?.length ? `    source:\n${p.source.join('\n')}\n` : ''}    objects:
+${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.concurrency === undefined ? '' : `    concurrency: ${p.concurrency}\n`}${p.offset === undefined ? '' : `    offset: ${p.offset}\n`}${p.source?.length ? `    source:\n${p.source.join('\n')}\n` : ''}    objects:
       - name: Account
         fields: [${(p.accountFields ?? ACCOUNT_FIELDS).join(', ')}]
-        deletes: soft
+        deletes: ${p.deletes ?? 'soft'}
       - name: InvoiceItem
         fields: [${ITEM_FIELDS.join(', ')}]
-        deletes: soft
+        deletes: ${p.deletes ?? 'soft'}
 `,
   );
   return `source:
@@ -107,115 +118,6 @@ warehouse:
   schema: ${schema}
 pipelines:
 ${blocks.join('')}`;
-}
-
-// ---- comparison with the emulator's truth (kept independent of the code under test) ----
-
-function snake(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .toLowerCase();
-}
-
-function fieldTypes(object: string, fields: string[]): { name: string; type: string }[] {
-  const def = OBJECTS.find((o) => o.name === object);
-  if (!def) throw new Error(`emulator has no object ${object}`);
-  return fields.map((name) => ({ name, type: def.fields.find((f) => f.name === name)?.type ?? 'text' }));
-}
-
-function normaliseNumber(text: string): string {
-  if (!text.includes('.')) return text.replace(/^(-?)0+(\d)/, '$1$2');
-  return text.replace(/0+$/, '').replace(/\.$/, '').replace(/^(-?)0+(\d)/, '$1$2');
-}
-
-function truthValue(value: Value, type: string): unknown {
-  if (value === null || value === '') return null;
-  if (type === 'datetime') return Math.floor(Number(value) / 1000) * 1000;
-  if (type === 'boolean') return value === true || value === 'true';
-  if (type === 'decimal' || type === 'integer') return normaliseNumber(String(value));
-  return String(value);
-}
-
-function warehouseValue(value: unknown, type: string): unknown {
-  if (value === null || value === undefined) return null;
-  if (type === 'datetime') return (value as Date).getTime();
-  if (type === 'date') return typeof value === 'string' ? value : (value as Date).toISOString().slice(0, 10);
-  if (type === 'decimal' || type === 'integer') return normaliseNumber(String(value));
-  return value;
-}
-
-export interface TableCheck {
-  object: string;
-  table: string;
-  fields: string[];
-}
-
-export const TABLES: TableCheck[] = [
-  { object: 'Account', table: 'account', fields: ACCOUNT_FIELDS },
-  { object: 'InvoiceItem', table: 'invoice_item', fields: ITEM_FIELDS },
-];
-
-export interface DiffOptions {
-  /** Only rows whose last change is before this instant must be present and equal (watermark check). */
-  changedBefore?: number;
-}
-
-/**
- * Differences between one warehouse table and the truth: missing or extra live rows, any column that differs, a
- * deleted row not flagged, duplicate keys. Returns [] when they agree.
- */
-export async function diffTable(
-  pool: pg.Pool,
-  schema: string,
-  check: TableCheck,
-  truth: StoredRow[],
-  options: DiffOptions = {},
-): Promise<{ problems: string[]; compared: number }> {
-  const problems: string[] = [];
-  const exists = await pool.query('select 1 from pg_tables where schemaname = $1 and tablename = $2', [schema, check.table]);
-  const rows: Record<string, unknown>[] = exists.rowCount
-    ? (await pool.query(`select * from "${schema}"."${check.table}"`)).rows
-    : [];
-  const byId = new Map<string, Record<string, unknown>>();
-  for (const row of rows) {
-    const id = String(row.id);
-    if (byId.has(id)) problems.push(`${check.table}: duplicate key ${id}`);
-    byId.set(id, row);
-  }
-  const types = fieldTypes(check.object, check.fields);
-  const cutoff = options.changedBefore;
-  let compared = 0;
-  for (const row of truth) {
-    const id = String(row.values.Id);
-    const lastChange = Math.max(row.updatedAt, row.deletedAt ?? 0);
-    if (cutoff !== undefined && lastChange >= cutoff) continue;
-    const got = byId.get(id);
-    compared++;
-    if (row.deletedAt !== undefined) {
-      if (got && got._aquasync_deleted !== true) problems.push(`${check.table}: row ${id} was deleted in Zuora but is not flagged`);
-      continue;
-    }
-    if (!got) {
-      problems.push(`${check.table}: row ${id} is missing`);
-      continue;
-    }
-    if (got._aquasync_deleted !== false) problems.push(`${check.table}: live row ${id} is flagged deleted`);
-    for (const field of types) {
-      const want = truthValue(row.values[field.name] ?? null, field.type);
-      const have = warehouseValue(got[snake(field.name)], field.type);
-      if (JSON.stringify(want) !== JSON.stringify(have)) {
-        problems.push(`${check.table}.${snake(field.name)} of ${id}: warehouse ${JSON.stringify(have)}, Zuora ${JSON.stringify(want)}`);
-      }
-    }
-  }
-  if (cutoff === undefined) {
-    const live = new Set(truth.filter((r) => r.deletedAt === undefined).map((r) => String(r.values.Id)));
-    for (const [id, row] of byId) {
-      if (!live.has(id) && row._aquasync_deleted === false) problems.push(`${check.table}: live row ${id} is not in Zuora`);
-    }
-  }
-  return { problems, compared };
 }
 
 export async function watermarkOf(pool: pg.Pool, pipeline: string): Promise<Date | undefined> {

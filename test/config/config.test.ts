@@ -203,6 +203,12 @@ describe('parseConfig', () => {
     ['duplicate pipeline names', `${base}  - name: billing\n    schedule: "0 3 * * *"\n    partner: p\n    project: q\n    objects:\n      - name: Account\n        fields: [Id]\n`, {}, /^pipelines\.yaml:18: pipeline name "billing" is used twice/],
     ['bad pipeline name', base.replace('name: billing', 'name: Billing Pipeline'), {}, /^pipelines\.yaml:8: .*pipeline name must match/],
     ['duplicate tables', base.replace('query: select Id, UpdatedDate, Invoice.Id from InvoiceItem', 'query: select Id, UpdatedDate, Invoice.Id from InvoiceItem\n        table: account'), {}, /^pipelines\.yaml:18: pipeline "billing": objects "Account" and "InvoiceItem" both load table "account"/],
+    [
+      'two pipelines writing one table',
+      `${base}  - name: active\n    schedule: "0 3 * * *"\n    partner: p\n    project: q\n    objects:\n      - name: Account\n        query: select Id from Account where Status = 'Active'\n`,
+      {},
+      /^pipelines\.yaml:23: table "zuora\.account" is loaded by pipeline "billing" \(object Account\) and by pipeline "active" \(object Account\); a table has one writer/,
+    ],
     ['schema injection', base.replace('schema: zuora', 'schema: "zuora; drop table x"'), {}, /^pipelines\.yaml:6: schema must match/],
     ['table injection', base.replace('deletes: soft', 'table: "a\\"b"'), {}, /^pipelines\.yaml:15: pipeline "billing", object "Account": table must match/],
     ['object name injection', base.replace('name: Account', 'name: "Account; x"'), {}, /^pipelines\.yaml:13: .*object name must be a Zuora API name/],

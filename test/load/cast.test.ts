@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
 import { castExpression } from '../../src/load/index.ts';
-import { vetType } from '../../src/load/sql.ts';
+import { vetType } from '../../src/load/sql/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 let db: TestDatabase;
@@ -65,6 +65,12 @@ describe('castExpression', () => {
     ['timestamptz', '', null],
     ['timestamptz(0)', '2019-03-12T10:15:00.6+0000', '2019-03-12 10:15:01+00'],
     ['timestamp(0) with time zone', '2015-01-01', '2015-01-01 08:00:00+00'],
+    // A zone-less timestamp override holds UTC wall time, and a bare date is still Pacific midnight.
+    ['timestamp', '2015-01-01', '2015-01-01 08:00:00'],
+    ['timestamp', '2019-03-12T10:15:00+0000', '2019-03-12 10:15:00'],
+    ['timestamp', '2026-08-04T20:11:15+1000', '2026-08-04 10:11:15'],
+    ['timestamp without time zone', '2015-07-01', '2015-07-01 07:00:00'],
+    ['timestamp', '', null],
     ['integer', '42', '42'],
     ['double precision', '1.5', '1.5'],
   ])('%s %j -> %j', async (type, value, expected) => {

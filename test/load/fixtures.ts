@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { ensureTable, mergeStaged, stageFile, applyStaged } from '../../src/load/index.ts';
-import type { MergeResult } from '../../src/load/index.ts';
+import type { MergeArgs, MergeResult, StagedFile } from '../../src/load/index.ts';
 import type { TableSpec } from '../../src/plan/types.ts';
 
 /** RFC 4180: quote a field when it holds a comma, quote, CR or LF; `null` is an empty unquoted field. */
@@ -32,15 +32,16 @@ export function accountSpec(overrides: Partial<TableSpec> = {}): TableSpec {
     table: 'account',
     object: 'Account',
     columns: [
-      { header: 'Account.Id', name: 'id', type: 'text', joined: false },
-      { header: 'Account.Name', name: 'name', type: 'text', joined: false },
-      { header: 'Account.Balance', name: 'balance', type: 'numeric', joined: false },
-      { header: 'Account.UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false },
-      { header: 'BillToContact.Id', name: 'bill_to_id', type: 'text', joined: true },
+      { header: 'Account.Id', name: 'id', type: 'text', joined: false, position: 1, overridden: false },
+      { header: 'Account.Name', name: 'name', type: 'text', joined: false, position: 2, overridden: false },
+      { header: 'Account.Balance', name: 'balance', type: 'numeric', joined: false, position: 3, overridden: false },
+      { header: 'Account.UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false, position: 4, overridden: false },
+      { header: 'BillToContact.Id', name: 'bill_to_id', type: 'text', joined: true, position: 5, overridden: false },
     ],
     primaryKey: ['id'],
     updatedColumn: 'updated_date',
     deletedHeader: 'Account.IsDeleted',
+    deletedPosition: 0,
     deletes: 'soft',
     ...overrides,
   };
@@ -48,29 +49,33 @@ export function accountSpec(overrides: Partial<TableSpec> = {}): TableSpec {
 
 export interface LoadOptions {
   jobId?: string;
+  /** The files are a complete snapshot taken at snapshotAt: rows missing from them are deleted. */
   full?: boolean;
   snapshotAt?: Date;
+  /** When Zuora took the files' rows (dates their deletions); default now. */
+  seenAt?: Date;
   /** Go through applyStaged (creates the table on first load and fills it with a plain INSERT). */
   viaApply?: boolean;
+  pipeline?: string;
 }
 
 /** Stages each CSV as one file (ordinal = position) and merges them all in one transaction. */
 export async function load(pool: pg.Pool, spec: TableSpec, csvs: string[], options: LoadOptions = {}): Promise<MergeResult> {
   const columnCount = spec.columns.length + (spec.deletedHeader === undefined ? 0 : 1);
-  const stages = [];
+  const stages: StagedFile[] = [];
   for (const [ordinal, csv] of csvs.entries()) {
     const table = stageName();
     await stageFile(pool, { stageTable: table, columnCount, csv: streamOf(csv, 4096), fileId: table, object: spec.object });
-    stages.push({ table, ordinal });
+    stages.push({ table, ordinal, seenAt: options.seenAt ?? new Date() });
   }
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const args = {
+    const args: MergeArgs = {
       stages,
       jobId: options.jobId ?? 'job-1',
-      full: options.full ?? false,
-      snapshotAt: options.snapshotAt ?? new Date(),
+      snapshot: options.full ? { tables: stages.map((s) => s.table), at: options.snapshotAt ?? new Date() } : undefined,
+      quarantine: { pipeline: options.pipeline ?? 'p', columnCount, origins: new Map() },
     };
     let result: MergeResult;
     if (options.viaApply) {

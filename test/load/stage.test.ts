@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../src/errors.ts';
-import { dropStageTables, stageFile, stageRowCount, STAGE_SCHEMA } from '../../src/load/index.ts';
+import { dropStageTables, stagedRowCounts, stageFile, STAGE_SCHEMA } from '../../src/load/index.ts';
 import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { accountSpec, HEADER, load, stageName, streamOf, toCsv } from './fixtures.ts';
 
@@ -24,7 +24,7 @@ afterAll(async () => {
 async function count(table: string): Promise<number | undefined> {
   const client = await pool.connect();
   try {
-    return await stageRowCount(client, table);
+    return (await stagedRowCounts(client, [table])).get(table);
   } finally {
     client.release();
   }
@@ -52,7 +52,7 @@ describe('stageFile + mergeStaged round trip', () => {
       ) + `false,a5,"","",2019-03-12T10:15:00-0800,""${eol}`;
     expect(Buffer.byteLength(long)).toBeGreaterThan(10_000);
     const result = await load(pool, spec, [csv], { jobId: 'job-nasty' });
-    expect(result).toEqual({ upserted: 6, deleted: 0, missingMarkedDeleted: 0 });
+    expect(result).toEqual({ upserted: 6, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
 
     const rows = await pool.query(
       `SELECT id, name, balance::text AS balance, updated_date, bill_to_id, _aquasync_deleted AS deleted,

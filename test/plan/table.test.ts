@@ -63,17 +63,18 @@ describe('planTable', () => {
       table: 'invoice_item',
       object: 'InvoiceItem',
       columns: [
-        { header: 'InvoiceItem.Id', name: 'id', type: 'text', joined: false },
-        { header: 'InvoiceItem.ChargeAmount', name: 'charge_amount', type: 'numeric', joined: false },
-        { header: 'InvoiceItem.ServiceStartDate', name: 'service_start_date', type: 'date', joined: false },
-        { header: 'InvoiceItem.Quantity', name: 'quantity', type: 'bigint', joined: false },
-        { header: 'InvoiceItem.UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false },
-        { header: 'Invoice.Id', name: 'invoice_id', type: 'text', joined: true },
-        { header: 'Invoice.Amount', name: 'invoice_amount', type: 'numeric', joined: true },
+        { header: 'InvoiceItem.Id', name: 'id', type: 'text', joined: false, position: 1, overridden: false },
+        { header: 'InvoiceItem.ChargeAmount', name: 'charge_amount', type: 'numeric', joined: false, position: 2, overridden: false },
+        { header: 'InvoiceItem.ServiceStartDate', name: 'service_start_date', type: 'date', joined: false, position: 3, overridden: false },
+        { header: 'InvoiceItem.Quantity', name: 'quantity', type: 'bigint', joined: false, position: 4, overridden: false },
+        { header: 'InvoiceItem.UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false, position: 5, overridden: false },
+        { header: 'Invoice.Id', name: 'invoice_id', type: 'text', joined: true, position: 6, overridden: false },
+        { header: 'Invoice.Amount', name: 'invoice_amount', type: 'numeric', joined: true, position: 7, overridden: false },
       ],
       primaryKey: ['id'],
       updatedColumn: 'updated_date',
       deletedHeader: 'InvoiceItem.IsDeleted',
+      deletedPosition: 0,
       deletes: 'soft',
     });
   });
@@ -89,7 +90,14 @@ describe('planTable', () => {
       'deleted header in other casing, anywhere',
       { fields: ['Id', 'Name'] },
       ['Account.Id', 'account.isdeleted', 'Account.Name'],
-      { deletedHeader: 'account.isdeleted' },
+      {
+        deletedHeader: 'account.isdeleted',
+        deletedPosition: 1,
+        columns: [
+          { header: 'Account.Id', name: 'id', type: 'text', joined: false, position: 0, overridden: false },
+          { header: 'Account.Name', name: 'name', type: 'text', joined: false, position: 2, overridden: false },
+        ],
+      },
     ],
     [
       'unknown relationship is text',
@@ -97,8 +105,8 @@ describe('planTable', () => {
       ['Account.Id', 'BillToContact.WorkEmail'],
       {
         columns: [
-          { header: 'Account.Id', name: 'id', type: 'text', joined: false },
-          { header: 'BillToContact.WorkEmail', name: 'bill_to_contact_work_email', type: 'text', joined: true },
+          { header: 'Account.Id', name: 'id', type: 'text', joined: false, position: 0, overridden: false },
+          { header: 'BillToContact.WorkEmail', name: 'bill_to_contact_work_email', type: 'text', joined: true, position: 1, overridden: false },
         ],
       },
     ],
@@ -108,9 +116,9 @@ describe('planTable', () => {
       ['Account.Id', 'Account.Balance', 'Account.AutoPay'],
       {
         columns: [
-          { header: 'Account.Id', name: 'id', type: 'text', joined: false },
-          { header: 'Account.Balance', name: 'balance', type: 'numeric(22,9)', joined: false },
-          { header: 'Account.AutoPay', name: 'auto_pay', type: 'boolean', joined: false },
+          { header: 'Account.Id', name: 'id', type: 'text', joined: false, position: 0, overridden: false },
+          { header: 'Account.Balance', name: 'balance', type: 'numeric(22,9)', joined: false, position: 1, overridden: true },
+          { header: 'Account.AutoPay', name: 'auto_pay', type: 'boolean', joined: false, position: 2, overridden: false },
         ],
       },
     ],
@@ -125,16 +133,16 @@ describe('planTable', () => {
       { query: 'select * from Account' },
       ['Account.Id', 'Account.Name', 'Account.Balance'],
       { columns: [
-        { header: 'Account.Id', name: 'id', type: 'text', joined: false },
-        { header: 'Account.Name', name: 'name', type: 'text', joined: false },
-        { header: 'Account.Balance', name: 'balance', type: 'numeric', joined: false },
+        { header: 'Account.Id', name: 'id', type: 'text', joined: false, position: 0, overridden: false },
+        { header: 'Account.Name', name: 'name', type: 'text', joined: false, position: 1, overridden: false },
+        { header: 'Account.Balance', name: 'balance', type: 'numeric', joined: false, position: 2, overridden: false },
       ] },
     ],
     [
       'custom deleted column name',
       { fields: ['Id'] },
       ['Account.Gone', 'Account.Id'],
-      { deletedHeader: 'Account.Gone' },
+      { deletedHeader: 'Account.Gone', deletedPosition: 0 },
     ],
   ])('%s', (_name, overrides, header, expected) => {
     const object = objectConfig({ name: 'Account', ...overrides });
@@ -180,6 +188,13 @@ describe('planTable', () => {
       /type override for "balanse" of Account: no such column/,
     ],
     ['empty header', { query: 'select * from Account' }, [], DataError, /header of Account is empty/],
+    [
+      'a header that maps onto an aquasync column (only a broken file can carry one)',
+      { query: 'select * from Account' },
+      ['Account.Id', 'Account._aquasync_deleted'],
+      DataError,
+      /maps to column "_aquasync_deleted", which is reserved for aquasync/,
+    ],
   ])('%s -> error', (_name, overrides, header, type, message) => {
     const object = objectConfig({ name: 'Account', ...overrides });
     const run = () => planTable({ schema: 'zuora', object, header, describe: describe_ });

@@ -48,6 +48,8 @@ describe('Prometheus text', () => {
     counters.runs.failed = 1;
     counters.failures = 1;
     counters.rowsWritten = 120;
+    counters.rowsRead = 150;
+    counters.rowsQuarantined = 2;
     const text = renderMetrics(
       [
         {
@@ -58,6 +60,8 @@ describe('Prometheus text', () => {
           watermarkLagSeconds: 95,
           lastJobWaitSeconds: 41.5,
           running: true,
+          quarantinedRows: 3,
+          snapshotsOwed: 1,
           counters,
         },
         {
@@ -67,6 +71,8 @@ describe('Prometheus text', () => {
           lastRunRowsWritten: undefined,
           watermarkLagSeconds: undefined,
           running: false,
+          quarantinedRows: 0,
+          snapshotsOwed: 0,
           counters: emptyCounters(),
         },
       ],
@@ -82,6 +88,10 @@ describe('Prometheus text', () => {
     expect(text).toContain('# TYPE aquasync_run_failures_total counter\naquasync_run_failures_total{pipeline="billing"} 1\naquasync_run_failures_total{pipeline="new"} 0');
     expect(text).toContain('aquasync_runs_total{pipeline="billing",outcome="failed"} 1');
     expect(text).toContain('aquasync_rows_written_total{pipeline="billing"} 120');
+    expect(text).toContain('aquasync_rows_read_total{pipeline="billing"} 150');
+    expect(text).toContain('aquasync_rows_quarantined_total{pipeline="billing"} 2');
+    expect(text).toContain('# TYPE aquasync_quarantined_rows gauge\naquasync_quarantined_rows{pipeline="billing"} 3\naquasync_quarantined_rows{pipeline="new"} 0');
+    expect(text).toContain('aquasync_snapshots_owed{pipeline="billing"} 1');
     expect(text).toContain('aquasync_scheduler_up 1');
     expect(text.endsWith('\n')).toBe(true);
     // every sample line belongs to a family announced just before it

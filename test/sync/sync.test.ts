@@ -1,17 +1,10 @@
 // End to end: pipelines.yaml -> emulator over real HTTP -> real Postgres, compared with the emulator's truth.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OBJECTS } from '../../src/emulator/schema.ts';
-import { expectTableMatches } from '../helpers/compare.ts';
+import { expectTableMatches } from '../helpers/truth.ts';
 import { pipelineFrom, postsToBatchQuery, startWorld, syncOnce, watermarkOf, type SyncWorld } from './helpers.ts';
 
 const ACCOUNT_FIELDS = ['Id', 'Name', 'Balance', 'Status', 'AutoPay', 'BillCycleDay', 'Notes', 'LastInvoiceDate', 'UpdatedDate'];
 const ITEM_FIELDS = ['Id', 'ChargeAmount', 'ChargeDate', 'ServiceStartDate', 'Quantity', 'UpdatedDate'];
-
-function typed(object: string, fields: string[]): { name: string; type: string }[] {
-  const def = OBJECTS.find((o) => o.name === object);
-  if (!def) throw new Error(`no ${object}`);
-  return fields.map((name) => ({ name, type: def.fields.find((f) => f.name === name)?.type ?? 'text' }));
-}
 
 function yamlFor(opts: { name: string; project: string; format?: string; schema?: string; deletes?: string; lookback?: number }): string {
   return `
@@ -38,20 +31,8 @@ pipelines:
 }
 
 async function expectInSync(world: SyncWorld, schema: string, deletes: 'soft' | 'hard' | 'ignore' = 'soft'): Promise<void> {
-  await expectTableMatches(world.warehouse.pool, {
-    schema,
-    table: 'account',
-    fields: typed('Account', ACCOUNT_FIELDS),
-    truth: world.emulator.admin.rows('Account'),
-    deletes,
-  });
-  await expectTableMatches(world.warehouse.pool, {
-    schema,
-    table: 'invoice_item',
-    fields: typed('InvoiceItem', ITEM_FIELDS),
-    truth: world.emulator.admin.rows('InvoiceItem'),
-    deletes,
-  });
+  await expectTableMatches(world.warehouse.pool, schema, { object: 'Account', table: 'account', fields: ACCOUNT_FIELDS }, world.emulator.admin.rows('Account'), { deletes });
+  await expectTableMatches(world.warehouse.pool, schema, { object: 'InvoiceItem', table: 'invoice_item', fields: ITEM_FIELDS }, world.emulator.admin.rows('InvoiceItem'), { deletes });
 }
 
 describe('sync against the emulator', () => {
@@ -110,7 +91,7 @@ describe('sync against the emulator', () => {
     await expectInSync(world, schema);
   });
 
-  it('adds a column when the config adds a field, and explains the full snapshot Zuora sends for it', async () => {
+  it('adds a column when the config adds a field, and fills it for every row with a stateless snapshot', async () => {
     const before = pipelineFrom(yamlFor({ name: 'grow', project: 'p-grow', schema: 'grow' }));
     expect((await syncOnce(world, before)).ok).toBe(true);
     world.emulator.admin.clock.advance(60_000);
@@ -119,19 +100,45 @@ describe('sync against the emulator', () => {
     );
     const result = await syncOnce(world, after);
     expect(result.error).toBeUndefined();
-    // A changed query restarts that query's session at Zuora: Account comes back full, InvoiceItem does not.
-    expect(result.tables.map((t) => [t.table, t.full])).toEqual([
-      ['grow.account', true],
-      ['grow.invoice_item', false],
+    // A changed query restarts that query's session at Zuora: Account comes back full, InvoiceItem does not; the
+    // owed snapshot of Account is paid by a stateless export applied in the same transaction.
+    expect(result.tables.map((t) => [t.table, t.full, t.snapshot])).toEqual([
+      ['grow.account', true, true],
+      ['grow.invoice_item', false, false],
     ]);
+    const stateless = world.emulator.admin.jobs().filter((j) => j.api === 'aqua' && j.mode === 'stateless');
+    expect(stateless.at(-1)?.batches.map((b) => b.name)).toEqual(['account']);
     const { rows } = await world.warehouse.pool.query('select id, account_number from grow.account');
     const truth = new Map(world.emulator.admin.rows('Account').map((r) => [String(r.values.Id), r.values.AccountNumber || null]));
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows as { id: string; account_number: string | null }[]) expect(row.account_number).toBe(truth.get(row.id));
-    const events = await world.warehouse.pool.query("select kind, message from aquasync.events where pipeline = 'grow'");
-    expect(events.rows.map((e: { kind: string }) => e.kind)).toContain('unexpected-full-snapshot');
-    expect(events.rows.find((e: { kind: string }) => e.kind === 'unexpected-full-snapshot')?.message).toMatch(/last completed job/);
+    const owed = await world.warehouse.pool.query("select table_name, owed_reason from aquasync.snapshots where pipeline = 'grow' order by 1");
+    expect(owed.rows).toEqual([
+      { table_name: 'account', owed_reason: null },
+      { table_name: 'invoice_item', owed_reason: null },
+    ]);
     await expectInSync(world, 'grow');
+  });
+
+  it('explains a full snapshot nobody asked for (a new project) and takes a complete one', async () => {
+    const first = pipelineFrom(yamlFor({ name: 'moved', project: 'p-moved-1', schema: 'moved' }));
+    expect((await syncOnce(world, first)).ok).toBe(true);
+    const { admin } = world.emulator;
+    admin.clock.advance(60_000);
+    const gone = admin.rows('Account').find((r) => r.deletedAt === undefined);
+    admin.remove('Account', String(gone?.values.Id));
+    admin.clock.advance(60_000);
+    // A new project is a new session at Zuora: every batch comes back full, and full batches list no deletions.
+    const moved = pipelineFrom(yamlFor({ name: 'moved', project: 'p-moved-2', schema: 'moved' }));
+    const result = await syncOnce(world, moved);
+    expect(result.error).toBeUndefined();
+    expect(result.tables.every((t) => t.full && t.snapshot)).toBe(true);
+    const events = await world.warehouse.pool.query("select kind, message from aquasync.events where pipeline = 'moved'");
+    const surprise = events.rows.find((e: { kind: string }) => e.kind === 'unexpected-full-snapshot');
+    expect(surprise?.message).toMatch(/last completed job/);
+    const row = await world.warehouse.pool.query('select _aquasync_deleted as d from moved.account where id = $1', [String(gone?.values.Id)]);
+    expect(row.rows).toEqual([{ d: true }]);
+    await expectInSync(world, 'moved');
   });
 
   it('removes rows with deletes: hard', async () => {

@@ -151,12 +151,13 @@ async function createTable(pool: pg.Pool, schema: string, table: string, object:
     table,
     object,
     columns: [
-      { header: 'Id', name: 'id', type: 'text', joined: false },
-      { header: 'UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false },
+      { header: 'Id', name: 'id', type: 'text', joined: false, position: 0, overridden: false },
+      { header: 'UpdatedDate', name: 'updated_date', type: 'timestamptz', joined: false, position: 1, overridden: false },
     ],
     primaryKey: ['id'],
     updatedColumn: 'updated_date',
     deletedHeader: undefined,
+    deletedPosition: undefined,
     deletes: 'soft',
   };
   const client = await pool.connect();

@@ -1,0 +1,229 @@
+// The ways to lose or corrupt rows that issue 10 found, each against the emulator under every reading of Zuora's
+// undocumented behaviour that matters: owed snapshots that outlive a lost job, full batches that may honour
+// incrementalTime, deletions that may or may not move UpdatedDate, stale jobs after a deletion, poison values,
+// resumed jobs after a config change, the incrementalTime boundary.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EmulatorOptions, ZuoraReadings } from '../../src/emulator/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { runBackfill } from '../../src/sync/index.ts';
+import { expectTableMatches } from '../helpers/truth.ts';
+import { clientFor, pipelineFrom, startWorld, syncOnce, type SyncWorld } from './helpers.ts';
+
+const ACCOUNT = ['Id', 'Name', 'Balance', 'Status', 'BillCycleDay', 'UpdatedDate'];
+const ITEM = ['Id', 'ChargeAmount', 'Quantity', 'UpdatedDate'];
+const DAY = 86_400_000;
+
+let world: SyncWorld | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+async function open(readings: Partial<ZuoraReadings> = {}, options: EmulatorOptions = {}): Promise<SyncWorld> {
+  world = await startWorld('lose', { clockStart: Date.parse('2026-04-10T12:00:00Z'), readings, segmentSize: 200, ...options });
+  return world;
+}
+
+function yaml(o: { accountFields?: string[]; deletes?: string; lookback?: number; format?: string; offset?: number; project?: string } = {}): string {
+  return `
+source:
+  baseUrl: http://placeholder
+  clientId: id
+  clientSecret: secret
+warehouse:
+  schema: zuora
+pipelines:
+  - name: lose
+    schedule: "0 2 * * *"
+    partner: aquasync
+    project: ${o.project ?? 'p-lose'}
+    format: ${o.format ?? 'gzip'}
+    lookback: ${o.lookback ?? 60}
+    offset: ${o.offset ?? 0}
+    objects:
+      - name: Account
+        fields: [${(o.accountFields ?? ACCOUNT).join(', ')}]
+        deletes: ${o.deletes ?? 'soft'}
+      - name: InvoiceItem
+        fields: [${ITEM.join(', ')}]
+        deletes: ${o.deletes ?? 'soft'}
+`;
+}
+
+const firstLoadAt = (w: SyncWorld): number =>
+  Math.min(...w.emulator.admin.jobs().filter((j) => j.api === 'aqua' && j.mode === 'stateful').map((j) => j.startedAt ?? Infinity));
+
+async function expectEqual(w: SyncWorld, deletes: 'soft' | 'hard' | 'ignore' = 'soft', accountFields = ACCOUNT): Promise<void> {
+  const { admin } = w.emulator;
+  const options = { deletes, firstLoadAt: firstLoadAt(w) };
+  await expectTableMatches(w.warehouse.pool, 'zuora', { object: 'Account', table: 'account', fields: accountFields }, admin.rows('Account'), options);
+  await expectTableMatches(w.warehouse.pool, 'zuora', { object: 'InvoiceItem', table: 'invoice_item', fields: ITEM }, admin.rows('InvoiceItem'), options);
+}
+
+/** Some activity in Zuora: updates, an insert, deletions. */
+function activity(w: SyncWorld, deletions = 3): void {
+  const { admin } = w.emulator;
+  admin.clock.advance(60_000);
+  const live = admin.rows('Account').filter((r) => r.deletedAt === undefined);
+  for (const row of live.slice(0, 4)) admin.update('Account', String(row.values.Id), { Name: `changed ${admin.clock.now()}` });
+  for (const row of live.slice(4, 4 + deletions)) admin.remove('Account', String(row.values.Id));
+  admin.insert('Account', { Name: 'new account', Status: 'Active' });
+  admin.clock.advance(60_000);
+}
+
+const WITH_ACCOUNT_NUMBER = [...ACCOUNT.slice(0, 1), 'AccountNumber', ...ACCOUNT.slice(1)];
+
+describe.each([false, true])('a changed query (full batch honours incrementalTime: %s)', (fullHonoursIncrementalTime) => {
+  it.each(['soft', 'hard'] as const)('fills the new column for every row and deletes only what Zuora deleted (deletes: %s)', async (deletes) => {
+    const w = await open({ fullHonoursIncrementalTime });
+    expect((await syncOnce(w, pipelineFrom(yaml({ deletes })))).ok).toBe(true);
+    activity(w);
+    const changed = await syncOnce(w, pipelineFrom(yaml({ deletes, accountFields: WITH_ACCOUNT_NUMBER })));
+    expect(changed.error).toBeUndefined();
+    expect(changed.tables.find((t) => t.object === 'Account')).toMatchObject({ full: true, snapshot: true });
+    await expectEqual(w, deletes, WITH_ACCOUNT_NUMBER);
+  });
+});
+
+describe('an owed snapshot outlives the job that should have paid it', () => {
+  it.each([
+    // Zuora completed the job (its session now knows the new query), but its files are not what it reported.
+    ['abandoned (files hold fewer rows than Zuora reported)', { kind: 'wrong-record-count', delta: 1 }, false],
+    // An aborted job leaves Zuora's session as it was: the next batch is full again.
+    ['failed in Zuora (an aborted batch)', { kind: 'abort-batch', message: 'aborted on purpose' }, true],
+  ] as const)('%s: the next run still takes the complete snapshot', async (_name, fault, fullAgain) => {
+    const w = await open({ fullHonoursIncrementalTime: true });
+    expect((await syncOnce(w, pipelineFrom(yaml()))).ok).toBe(true);
+    activity(w);
+    const grown = pipelineFrom(yaml({ accountFields: WITH_ACCOUNT_NUMBER }));
+    w.emulator.admin.faults.add(fault);
+    const lost = await syncOnce(w, grown);
+    expect(lost.ok).toBe(false);
+    const owed = await w.warehouse.pool.query("select owed_reason from aquasync.snapshots where table_name = 'account'");
+    expect(owed.rows).toEqual([{ owed_reason: 'query-changed' }]);
+    w.emulator.admin.faults.clear();
+    w.emulator.admin.clock.advance(60_000);
+    const next = await syncOnce(w, grown);
+    expect(next.error).toBeUndefined();
+    // Once Zuora's session knows the new query the stateful batch is incremental: the snapshot is ours to take.
+    expect(next.tables.find((t) => t.object === 'Account')).toMatchObject({ full: fullAgain, snapshot: true });
+    await expectEqual(w, 'soft', WITH_ACCOUNT_NUMBER);
+  });
+
+  it('expired files of the snapshot job are re-covered by a new snapshot job in the same run', async () => {
+    const w = await open();
+    expect((await syncOnce(w, pipelineFrom(yaml()))).ok).toBe(true);
+    activity(w);
+    // Armed once the stateful job's two files are staged: the next download is the snapshot job's file.
+    let armed = false;
+    const grown = await syncOnce(w, pipelineFrom(yaml({ accountFields: WITH_ACCOUNT_NUMBER })), {
+      onFileStaged: (done, total) => {
+        if (!armed && total === 2 && done === 2) w.emulator.admin.faults.add({ kind: 'expired-file' });
+        armed ||= total === 2 && done === 2;
+      },
+    });
+    expect(grown.error).toBeUndefined();
+    const snapshots = w.warehouse.pool.query("select status from aquasync.jobs where kind = 'snapshot' order by id");
+    expect((await snapshots).rows.map((r) => r.status)).toEqual(['expired', 'applied']);
+    await expectEqual(w, 'soft', WITH_ACCOUNT_NUMBER);
+  });
+});
+
+describe.each([true, false])('a stale job after a deletion (deletion moves UpdatedDate: %s)', (deleteMovesUpdatedDate) => {
+  it.each(['soft', 'hard'] as const)('a backfill window resumed after a sync deleted a row does not bring it back (deletes: %s)', async (deletes) => {
+    const w = await open({ deleteMovesUpdatedDate });
+    const target = pipelineFrom(yaml({ deletes }));
+    expect((await syncOnce(w, target)).ok).toBe(true);
+    const { admin } = w.emulator;
+    // The backfill's job takes its snapshot now, then stays executing until the faults are cleared.
+    admin.faults.add({ kind: 'stuck' });
+    const running = runBackfill({ warehouse: w.warehouse, client: clientFor(w), schema: 'zuora' }, target.pipeline, {
+      since: new Date('2023-01-01T00:00:00Z'),
+      until: new Date(admin.clock.now() + DAY),
+      windowMs: 2000 * DAY,
+      logger: silentLogger,
+      tempDir: w.tempDir,
+      poll: { minIntervalMs: 10, maxIntervalMs: 50 },
+    });
+    while (!admin.jobs().some((j) => j.api === 'aqua' && j.mode === 'stateless' && j.status === 'executing')) await new Promise((r) => setTimeout(r, 10));
+    admin.clock.advance(60_000);
+    const victim = admin.rows('Account').find((r) => r.deletedAt === undefined);
+    admin.remove('Account', String(victim?.values.Id));
+    admin.clock.advance(60_000);
+    expect((await syncOnce(w, target)).error).toBeUndefined();
+    admin.faults.clear();
+    const result = await running;
+    expect(result.error).toBeUndefined();
+    const { rows } = await w.warehouse.pool.query('select _aquasync_deleted as d from zuora.account where id = $1', [String(victim?.values.Id)]);
+    expect(rows).toEqual(deletes === 'hard' ? [] : [{ d: true }]);
+    await expectEqual(w, deletes);
+  });
+});
+
+describe('poison values never stall a pipeline', () => {
+  it('removes NUL bytes, quarantines a value its column cannot take, moves the watermark, and counts a repeat once', async () => {
+    const w = await open();
+    const target = pipelineFrom(yaml());
+    expect((await syncOnce(w, target)).ok).toBe(true);
+    const { admin } = w.emulator;
+    admin.clock.advance(60_000);
+    const [nul, poison] = admin.rows('Account').filter((r) => r.deletedAt === undefined);
+    admin.update('Account', String(nul?.values.Id), { Name: 'with a \u0000 NUL' });
+    admin.update('Account', String(poison?.values.Id), { BillCycleDay: '99999999999999999999' }); // overflows bigint
+    admin.clock.advance(60_000);
+    const before = await w.warehouse.pool.query<{ watermark: Date }>("select watermark from aquasync.watermarks where pipeline = 'lose'");
+    const result = await syncOnce(w, target);
+    expect(result.error).toBeUndefined();
+    expect(result.rowsQuarantined).toBe(1);
+    const after = await w.warehouse.pool.query<{ watermark: Date }>("select watermark from aquasync.watermarks where pipeline = 'lose'");
+    expect(after.rows[0]!.watermark.getTime()).toBeGreaterThan(before.rows[0]!.watermark.getTime());
+    const name = await w.warehouse.pool.query('select name from zuora.account where id = $1', [String(nul?.values.Id)]);
+    expect(name.rows).toEqual([{ name: 'with a  NUL' }]);
+    const rejected = await w.warehouse.pool.query('select object, file_id, line, raw_line, error, times_seen from aquasync.rejected_rows');
+    expect(rejected.rows).toEqual([
+      expect.objectContaining({ object: 'Account', error: expect.stringMatching(/BillCycleDay: '99999999999999999999' is not a valid bigint/), times_seen: 1 }),
+    ]);
+    expect(rejected.rows[0].raw_line).toContain(String(poison?.values.Id));
+    const runs = await w.warehouse.pool.query('select rows_quarantined from aquasync.runs where id = $1', [result.runId]);
+    expect(runs.rows).toEqual([{ rows_quarantined: 1 }]);
+    const events = await w.warehouse.pool.query("select kind from aquasync.events where kind in ('rows-quarantined', 'text-cleaned') order by kind");
+    expect(events.rows.map((r) => r.kind)).toEqual(['rows-quarantined', 'text-cleaned']);
+    // The lookback re-reads the row: counted again, not duplicated.
+    admin.clock.advance(10_000);
+    expect((await syncOnce(w, target)).rowsQuarantined).toBe(1);
+    const again = await w.warehouse.pool.query('select count(*)::int as n, max(times_seen) as seen from aquasync.rejected_rows');
+    expect(again.rows).toEqual([{ n: 1, seen: 2 }]);
+  });
+});
+
+describe('a resumed job', () => {
+  it('is loaded with the format and offset it was submitted with, not the ones configured since', async () => {
+    const w = await open();
+    expect((await syncOnce(w, pipelineFrom(yaml()))).ok).toBe(true);
+    activity(w);
+    await expect(syncOnce(w, pipelineFrom(yaml({ format: 'gzip', offset: 0 })), { crashAfter: 'submitted' })).rejects.toThrow(/simulated crash/);
+    const resumed = await syncOnce(w, pipelineFrom(yaml({ format: 'csv', offset: 600 })));
+    expect(resumed.error).toBeUndefined();
+    expect(resumed.resumed).toBe(true);
+    const job = w.emulator.admin.jobs().find((j) => j.id === resumed.zuoraJobId);
+    expect(resumed.watermarkAfter?.getTime()).toBe(Math.floor((job?.startedAt ?? 0) / 1000) * 1000);
+    await expectEqual(w);
+  });
+});
+
+describe('the incrementalTime boundary (older docs: exclusive)', () => {
+  it('loses no change made in the watermark second, even with lookback 0', async () => {
+    const w = await open({ incrementalTimeBoundary: 'exclusive' });
+    const target = pipelineFrom(yaml({ lookback: 0 }));
+    const first = await syncOnce(w, target);
+    expect(first.ok).toBe(true);
+    const { admin } = w.emulator;
+    // A change inside the second the watermark falls in, after the first job's window ended.
+    admin.clock.set(first.watermarkAfter!.getTime() + 400);
+    const row = admin.rows('Account').find((r) => r.deletedAt === undefined);
+    admin.update('Account', String(row?.values.Id), { Name: 'in the boundary second' });
+    admin.clock.advance(60_000);
+    expect((await syncOnce(w, target)).error).toBeUndefined();
+    await expectEqual(w);
+  });
+});
