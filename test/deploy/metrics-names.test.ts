@@ -109,6 +109,10 @@ describe('deploy/: dashboards and rules name only served metrics', () => {
       'aquasync_rows_written_total',
       'aquasync_last_run_duration_seconds',
       'aquasync_last_job_wait_seconds',
+      'aquasync_rows_read_total',
+      'aquasync_quarantined_rows',
+      'aquasync_rows_quarantined_total',
+      'aquasync_snapshots_owed',
     ]) {
       expect(queried.has(metric), metric).toBe(true);
     }
