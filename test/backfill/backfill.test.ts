@@ -205,6 +205,25 @@ describe('backfill against the emulator', () => {
     await expectInSync(world, 'conc');
   });
 
+  it('abandons a window job whose file is invalid, so the next run covers the window with a new job', async () => {
+    const target = pipelineFrom(yamlFor('bad', 'bad'));
+    const { admin } = world.emulator;
+    admin.faults.add({ kind: 'wrong-record-count', delta: 2 });
+    const first = await backfill(world, target, { windowMs: 2000 * DAY, jobBudget: 1 });
+    expect(first.ok).toBe(false);
+    expect(String((first.error as Error).message)).toMatch(/reported \d+ row\(s\) but the result file\(s\) of job \w+ held/);
+    const jobs = await world.warehouse.pool.query("select status from aquasync.jobs where pipeline = 'bad' and kind = 'backfill' order by id");
+    expect(jobs.rows.map((r) => r.status)).toEqual(['abandoned']);
+    const events = await world.warehouse.pool.query("select kind from aquasync.events where pipeline = 'bad'");
+    expect(events.rows.map((r) => r.kind)).toEqual(['job-abandoned']);
+    const second = await backfill(world, target, { windowMs: 2000 * DAY, jobBudget: 1 });
+    expect(second.error).toBeUndefined();
+    expect(second.windows.map((w) => w.status)).toEqual(['loaded']);
+    const after = await world.warehouse.pool.query("select status from aquasync.jobs where pipeline = 'bad' and kind = 'backfill' order by id");
+    expect(after.rows.map((r) => r.status)).toEqual(['abandoned', 'applied']);
+    await expectInSync(world, 'bad');
+  });
+
   it('keeps concurrent jobs within the budget and retries Zuora\'s 90028', async () => {
     const target = pipelineFrom(yamlFor('budget', 'budget'));
     const { admin } = world.emulator;

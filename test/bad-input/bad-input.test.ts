@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { startEmulator, type Emulator, type Fault } from '../../src/emulator/index.ts';
 import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
-import { aquasync, cliEnv, configYaml, diffTable, TABLES, warehouseFingerprint, type PipelineYaml } from '../chaos/harness.ts';
+import { aquasync, cliEnv, configYaml, diffTable, tablesOf, warehouseFingerprint, type PipelineYaml } from '../chaos/harness.ts';
 
 let emulator: Emulator;
 let db: TestDatabase;
@@ -65,7 +65,7 @@ const configCases: ConfigCase[] = [
   },
   {
     name: 'a table name that tries SQL injection',
-    yaml: () => okYaml().replace('deletes: soft\n      - name: InvoiceItem', 'deletes: soft\n        table: acc"; drop schema aquasync cascade; --\n      - name: InvoiceItem'),
+    yaml: () => okYaml().replace('table: account\n', 'table: acc"; drop schema aquasync cascade; --\n'),
     message: /bad\.yaml:\d+.*table/i,
   },
   {
@@ -75,7 +75,7 @@ const configCases: ConfigCase[] = [
   },
   {
     name: 'a column type override that tries SQL injection',
-    yaml: () => okYaml().replace('deletes: soft\n      - name: InvoiceItem', 'deletes: soft\n        types: { balance: "numeric); drop table x; --" }\n      - name: InvoiceItem'),
+    yaml: () => okYaml().replace('table: account\n', 'table: account\n        types: { balance: "numeric); drop table x; --" }\n'),
     message: /bad\.yaml:\d+.*(type|balance)/i,
   },
   {
@@ -109,7 +109,6 @@ const runCases: RunCase[] = [
   })),
   { name: 'a CSV header not matching the query', run: 'gz', faults: [{ kind: 'wrong-header' }], message: /\[gz\].*(Unexpected\.Column|header)/i },
   { name: 'an unbalanced quote', run: 'gz', faults: [{ kind: 'corrupt-file', mode: 'unbalanced-quote', times: 4 }], message: /\[gz\].*(quote|CSV)/i },
-  { name: 'a NUL byte', run: 'gz', faults: [{ kind: 'corrupt-file', mode: 'nul-byte', times: 4 }], message: /\[gz\].*(NUL|0x00|byte)/i },
   { name: 'a truncated gzip', run: 'gz', faults: [{ kind: 'corrupt-file', mode: 'truncate-gzip', times: 4 }], message: /\[gz\].*(gzip|truncated|unexpected end)/i },
   { name: 'a zip with no entry', run: 'zp', faults: [{ kind: 'corrupt-file', mode: 'zip-entries', entries: 0, times: 4 }], message: /\[zp\].*(zip|entr)/i },
   { name: 'a zip with two entries', run: 'zp', faults: [{ kind: 'corrupt-file', mode: 'zip-entries', entries: 2, times: 4 }], message: /\[zp\].*(zip|entr)/i },
@@ -187,11 +186,37 @@ describe('bad input', () => {
     }
   });
 
+  it('a NUL byte in a file is removed, and a value no column can take is quarantined: the run succeeds and says so', async () => {
+    const { admin } = emulator;
+    const good = writeConfig('good.yaml', configYaml(source(), LOADED));
+    // Earlier cases may have left a job to resume: finish it first, so the next run's job sees the new values.
+    const drained = await aquasync(['sync', '--config', good, '--pipeline', 'gz'], cliEnv(home, db.url)).done;
+    expect(drained.code, drained.stderr).toBe(0);
+    admin.clock.advance(60_000);
+    const poisoned = admin.rows('Account').find((r) => r.deletedAt === undefined);
+    admin.update('Account', String(poisoned?.values.Id), { BillCycleDay: '99999999999999999999' });
+    admin.clock.advance(60_000);
+    admin.faults.add({ kind: 'corrupt-file', mode: 'nul-byte', times: 4 });
+    const out = await aquasync(['sync', '--config', good, '--pipeline', 'gz'], cliEnv(home, db.url)).done;
+    admin.faults.clear();
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/\[gz\].*1 NUL byte\(s\).*removed/);
+    expect(out.stdout).toMatch(/1 row\(s\) held a value Postgres could not take and were quarantined in aquasync\.rejected_rows/);
+    const status = await aquasync(['status', '--config', good], cliEnv(home, db.url)).done;
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/quarantine: 1 row\(s\) Postgres could not take.*select \* from aquasync\.rejected_rows where pipeline = 'gz'/);
+    const rejected = await pool.query("select raw_line from aquasync.rejected_rows where pipeline = 'gz'");
+    expect(rejected.rows).toEqual([{ raw_line: expect.stringContaining('99999999999999999999') }]);
+    // Repaired by hand (the README's recipe) so the last check compares a clean warehouse.
+    admin.update('Account', String(poisoned?.values.Id), { BillCycleDay: '7' });
+    admin.clock.advance(60_000);
+  });
+
   it('loads everything once the files are served intact again', async () => {
     const good = writeConfig('good.yaml', configYaml(source(), LOADED));
     const out = await aquasync(['sync', '--config', good], cliEnv(home, db.url)).done;
     expect(out.code, out.stderr).toBe(0);
-    for (const check of TABLES) {
+    for (const check of LOADED.flatMap(tablesOf)) {
       const diff = await diffTable(pool, 'zuora', check, emulator.admin.rows(check.object));
       expect(diff.problems).toEqual([]);
     }

@@ -85,6 +85,17 @@ export interface PipelineYaml {
   concurrency?: number;
   deletes?: 'soft' | 'hard' | 'ignore';
   offset?: number;
+  /** Prefix of the warehouse tables (one table has one writer): default none for the first pipeline, `<name>_` after. */
+  tablePrefix?: string;
+}
+
+/** The warehouse tables configYaml gives the pipeline at `index`, for the oracle. */
+export function tablesOf(p: PipelineYaml, index: number): TableCheck[] {
+  const prefix = p.tablePrefix ?? (index === 0 ? '' : `${p.name.replace(/[^a-z0-9_]/g, '_')}_`);
+  return [
+    { object: 'Account', table: `${prefix}account`, fields: p.accountFields ?? ACCOUNT_FIELDS },
+    { object: 'InvoiceItem', table: `${prefix}invoice_item`, fields: ITEM_FIELDS },
+  ];
 }
 
 /** A pipelines.yaml syncing Account and InvoiceItem of an emulator; `${VAR}` references stay for the CLI to resolve. */
@@ -94,7 +105,7 @@ export function configYaml(
   schema = 'zuora',
 ): string {
   const blocks = pipelines.map(
-    (p) => `  - name: ${p.name}
+    (p, index) => `  - name: ${p.name}
     schedule: "0 2 * * *"
     partner: ${p.partner ?? 'aquasync'}
     project: ${p.project ?? `p-${p.name}`}
@@ -105,9 +116,11 @@ ${p.jobTimeout === undefined ? '' : `    jobTimeout: ${p.jobTimeout}\n`}${p.conc
       - name: Account
         fields: [${(p.accountFields ?? ACCOUNT_FIELDS).join(', ')}]
         deletes: ${p.deletes ?? 'soft'}
+        table: ${tablesOf(p, index)[0]?.table}
       - name: InvoiceItem
         fields: [${ITEM_FIELDS.join(', ')}]
         deletes: ${p.deletes ?? 'soft'}
+        table: ${tablesOf(p, index)[1]?.table}
 `,
   );
   return `source:
