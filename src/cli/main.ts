@@ -131,11 +131,26 @@ Applies the migrations in migrations/ to the warehouse database (sync also does 
 Runs each pipeline on its schedule, never two runs of one pipeline at once across all replicas.
 
   -c, --config FILE     pipelines file (default: ./pipelines.yaml)
-      --port N          serve GET /healthz and GET /metrics (Prometheus) on this port
+      --port N          serve GET /healthz, GET /metrics (Prometheus) and the status page (/, /api) on this port
       --grace SECONDS   on SIGTERM/SIGINT, let a running load finish for this long (default 30)`,
     options: { ...configOption, port: { type: 'string' }, grace: { type: 'string' } },
     run: async (args, ctx) => (await import('./schedule.ts')).scheduleCommand(args.values, ctx),
   },
+  // ---- status page (issue 18) ----
+  ui: {
+    summary: 'serve the read-only status page and its JSON API, without scheduling',
+    usage: `aquasync ui [--config FILE] [--port N] [--host ADDR]
+
+Serves the status page (freshness per pipeline, runs, tables, events) at / and its JSON API at /api, for a
+machine that runs \`aquasync sync\` from cron. \`aquasync schedule --port N\` serves the same page.
+
+  -c, --config FILE   pipelines file (default: ./pipelines.yaml)
+      --port N        port to listen on (default 9464; 0 picks a free one)
+      --host ADDR     address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for every interface)`,
+    options: { ...configOption, port: { type: 'string' }, host: { type: 'string' } },
+    run: async (args, ctx) => (await import('./ui.ts')).uiCommand(args.values, ctx),
+  },
+  // ---- end status page ----
   backfill: {
     summary: 're-pull a time range with stateless AQuA jobs, without touching the nightly session',
     usage: `aquasync backfill --pipeline NAME --since ISO [--until ISO] [--object NAME ...] [--window 30d] [--dry-run]

@@ -94,8 +94,10 @@ export async function scheduleCommand(values: Record<string, unknown>, ctx: Comm
       },
     });
     if (port !== undefined) {
-      server = await startStatusServer({ port, scheduler, pool: warehouse.pool, logger: log });
-      log.info(`serving /healthz and /metrics on ${server.url}`, { port: server.port });
+      const { createStatusPage, StatusApi } = await import('../ui/index.ts'); // only a replica that serves HTTP loads the page
+      const page = createStatusPage({ api: new StatusApi({ pool: warehouse.pool, schema, pipelines: config.pipelines }), logger: log });
+      server = await startStatusServer({ port, scheduler, pool: warehouse.pool, logger: log, page });
+      log.info(`serving the status page, /healthz and /metrics on ${server.url}`, { port: server.port });
     }
     if (signals === 0) {
       await scheduler.start();

@@ -20,6 +20,8 @@ export interface StatusServerOptions {
   scheduler: Scheduler;
   pool: pg.Pool;
   logger: Logger;
+  /** The status page (src/ui, passed in by the CLI): serves /, /assets/... and /api/... when given. */
+  page?: { handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> };
 }
 
 /**
@@ -57,6 +59,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         }
         return;
       }
+      if (options.page && (await options.page.handle(req, res))) return;
       send(res, 404, 'text/plain', 'not found: try /healthz or /metrics\n');
     })();
   });

@@ -75,6 +75,12 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
       samples: per((p) => p.watermarkLagSeconds),
     },
     {
+      name: 'aquasync_last_job_wait_seconds',
+      type: 'gauge',
+      help: 'Seconds Zuora took to run the last completed sync job of the pipeline (submitted to completed).',
+      samples: per((p) => p.lastJobWaitSeconds),
+    },
+    {
       name: 'aquasync_run_in_progress',
       type: 'gauge',
       help: '1 while this replica runs the pipeline.',

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { findUnfinishedJob, getWatermark, openQuarantine, owedSnapshots } from '../state/index.ts';
 import type { PipelineRunResult } from '../sync/types.ts';
 import { createSlotCoordinator } from './coordinator.ts';
+import { lastJobWaits } from './job-wait.ts';
 import { emptyCounters } from './metrics.ts';
 import {
   abandonExhaustedSlots,
@@ -162,11 +163,12 @@ export class Scheduler {
   /** What /metrics shows: the last runs from the ledger (all replicas) plus this replica's counters. */
   async metrics(): Promise<PipelineMetrics[]> {
     const names = this.options.pipelines.map((p) => p.name);
-    const [last, watermarks, quarantine, owed] = await Promise.all([
+    const [last, watermarks, quarantine, owed, jobWaits] = await Promise.all([
       lastScheduledRuns(this.options.pool, names),
       Promise.all(names.map((name) => getWatermark(this.options.db, name))),
       openQuarantine(this.options.db, names),
       Promise.all(names.map((name) => owedSnapshots(this.options.db, name))),
+      lastJobWaits(this.options.pool, names),
     ]);
     const now = Date.now();
     return names.map((name, i) => {
@@ -178,6 +180,7 @@ export class Scheduler {
         lastRunDurationSeconds: runs?.lastFinished?.durationSeconds,
         lastRunRowsWritten: runs?.lastFinished?.rowsWritten,
         watermarkLagSeconds: watermark ? Math.max(0, (now - watermark.getTime()) / 1000) : undefined,
+        lastJobWaitSeconds: jobWaits.get(name),
         running: this.active.has(name),
         quarantinedRows: quarantine.get(name)?.open ?? 0,
         snapshotsOwed: owed[i]?.length ?? 0,

@@ -89,6 +89,8 @@ export interface PipelineMetrics {
   lastRunRowsWritten: number | undefined;
   /** now - watermark; undefined before the first load. */
   watermarkLagSeconds: number | undefined;
+  /** Seconds Zuora took to run the last completed sync job (submitted to completed), on any replica. */
+  lastJobWaitSeconds?: number | undefined;
   running: boolean;
   /** Quarantined rows not resolved (aquasync.rejected_rows), on any replica. */
   quarantinedRows: number;

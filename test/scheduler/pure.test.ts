@@ -58,6 +58,7 @@ describe('Prometheus text', () => {
           lastRunDurationSeconds: 2.25,
           lastRunRowsWritten: 60,
           watermarkLagSeconds: 95,
+          lastJobWaitSeconds: 41.5,
           running: true,
           quarantinedRows: 3,
           snapshotsOwed: 1,
@@ -81,6 +82,8 @@ describe('Prometheus text', () => {
     expect(text).not.toMatch(/aquasync_last_success_timestamp_seconds\{pipeline="new"\}/);
     expect(text).toContain('aquasync_last_run_duration_seconds{pipeline="billing"} 2.25');
     expect(text).toContain('aquasync_watermark_lag_seconds{pipeline="billing"} 95');
+    expect(text).toContain('aquasync_last_job_wait_seconds{pipeline="billing"} 41.5');
+    expect(text).not.toMatch(/aquasync_last_job_wait_seconds\{pipeline="new"\}/);
     expect(text).toContain('aquasync_run_in_progress{pipeline="billing"} 1\naquasync_run_in_progress{pipeline="new"} 0');
     expect(text).toContain('# TYPE aquasync_run_failures_total counter\naquasync_run_failures_total{pipeline="billing"} 1\naquasync_run_failures_total{pipeline="new"} 0');
     expect(text).toContain('aquasync_runs_total{pipeline="billing",outcome="failed"} 1');
