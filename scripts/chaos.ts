@@ -3,7 +3,7 @@
 // hit, faults per kind, variants, recovery runs. Any failing trial prints its seed; `--seed <it> --trials 1`
 // replays it. Exits 1 on a failure, or when some phase was never hit in 20 trials or more.
 import { parseArgs } from 'node:util';
-import { describePlan, planTrial, type TrialPlan } from '../test/chaos/plan.ts';
+import { describePlan, FORMATS, KILL_TARGETS, PHASES, planTrial, type Kill, type PlanOverrides, type TrialPlan } from '../test/chaos/plan.ts';
 import { summarize } from '../test/chaos/summary.ts';
 import { runTrial, startChaosWorld, type TrialResult } from '../test/chaos/trial.ts';
 
@@ -12,6 +12,9 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '50' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     workers: { type: 'string', default: '1' },
+    // Pin what the chaos test pins, to replay one of its trials exactly: --kill process@committed --format gzip
+    kill: { type: 'string' },
+    format: { type: 'string' },
   },
 });
 const trials = Number(values.trials);
@@ -22,7 +25,26 @@ if (![trials, firstSeed, workers].every(Number.isInteger) || trials < 1 || worke
   process.exit(2);
 }
 
-const plans: TrialPlan[] = Array.from({ length: trials }, (_, i) => planTrial(firstSeed + i));
+const pinned = ((): PlanOverrides => {
+  const out: PlanOverrides = {};
+  if (values.kill !== undefined) {
+    const [target, phase] = values.kill.split('@');
+    if (!KILL_TARGETS.includes(target as never) || !PHASES.includes(phase as never)) {
+      process.stderr.write(`--kill must be <${KILL_TARGETS.join('|')}>@<${PHASES.join('|')}>\n`);
+      process.exit(2);
+    }
+    out.kill = { target: target as Kill['target'], phase: phase as Kill['phase'] };
+  }
+  if (values.format !== undefined) {
+    if (!FORMATS.includes(values.format as never)) {
+      process.stderr.write(`--format must be one of ${FORMATS.join(', ')}\n`);
+      process.exit(2);
+    }
+    out.format = values.format as (typeof FORMATS)[number];
+  }
+  return out;
+})();
+const plans: TrialPlan[] = Array.from({ length: trials }, (_, i) => planTrial(firstSeed + i, pinned));
 const results: TrialResult[] = new Array<TrialResult>(trials);
 let next = 0;
 let done = 0;

@@ -10,6 +10,7 @@ export {
   recordJobCompleted,
   findUnfinishedJob,
   findUnfinishedChildJob,
+  unfinishedJobsOfKind,
   withBatchesAndFiles,
   markFileStaged,
   markJobStatus,

@@ -186,6 +186,19 @@ export async function withBatchesAndFiles(db: Kysely<StateDatabase>, id: number)
   return { ...toJobRecord(job), batches: batches.map(toBatchRecord), files: files.map(toFileRecord) };
 }
 
+/** Unfinished jobs of a kind for the pipeline, except `keep` (row ids). */
+export async function unfinishedJobsOfKind(
+  db: Kysely<StateDatabase>,
+  pipeline: string,
+  kind: JobKind,
+  keep: readonly number[],
+): Promise<{ id: number; zuoraJobId: string | undefined }[]> {
+  let query = db.selectFrom('aquasync.jobs').select(['id', 'zuora_job_id']).where('pipeline', '=', pipeline).where('kind', '=', kind).where('status', 'in', UNFINISHED_JOB_STATUSES);
+  if (keep.length > 0) query = query.where('id', 'not in', keep);
+  const rows = await query.execute();
+  return rows.map((r) => ({ id: r.id, zuoraJobId: r.zuora_job_id ?? undefined }));
+}
+
 /** The unfinished snapshot job applied with stateful job `parentId`, if any. */
 export async function findUnfinishedChildJob(db: Kysely<StateDatabase>, parentId: number): Promise<UnfinishedJob | undefined> {
   const job = await db

@@ -67,6 +67,7 @@ export async function runBackfill(
         windows: plan.windows,
       });
       const runner = new BackfillRun(ctx, pipeline, options, log, runId);
+      await runner.dropSuperseded(records);
       await runner.run(plan.windows, records, result);
     } catch (error) {
       result.error ??= error;
@@ -116,6 +117,26 @@ class BackfillRun {
   ) {
     this.loader = new JobLoader(ctx, pipeline, { logger: log, tempDir: options.tempDir, signal: options.signal });
     this.driver = new JobDriver(ctx, pipeline, { logger: log, signal: options.signal, poll: options.poll, runId });
+  }
+
+  /**
+   * A backfill of another range (`--until` defaults to now, so even the same command's last window moves) leaves
+   * the unfinished jobs of its windows behind: abandoned here, because this backfill re-reads what it needs and a
+   * backfill never carries anything the sync does not.
+   */
+  async dropSuperseded(records: state.BackfillWindowRecord[]): Promise<void> {
+    const { db } = this.ctx.warehouse;
+    const keep = records.map((r) => r.jobId).filter((id): id is number => id !== undefined);
+    for (const job of await state.unfinishedJobsOfKind(db, this.pipeline.name, 'backfill', keep)) {
+      await this.loader.dropStages([...(await state.stagedFiles(db, job.id)).keys()]);
+      await state.markJobStatus(db, job.id, 'abandoned', 'superseded by a backfill of another range');
+      await state.recordEvent(db, {
+        pipeline: this.pipeline.name,
+        jobId: job.id,
+        kind: 'job-abandoned',
+        message: `backfill job ${job.zuoraJobId ?? job.id} of an earlier range was left unfinished; a backfill of another range supersedes it`,
+      });
+    }
   }
 
   async run(planned: PlannedWindow[], records: state.BackfillWindowRecord[], result: BackfillResult): Promise<void> {

@@ -27,9 +27,11 @@ describe('chaos: kills in every phase, of aquasync and of the warehouse, with fa
     for (const plan of plans) results.push(await runTrial(world, plan));
     const summary = summarize(results, plans);
     console.log(`chaos (seeds ${SEED}..${SEED + plans.length - 1}):\n${summary.lines.join('\n')}`);
-    const failures = summary.failures.map(
-      (r) => `seed ${r.seed} (${r.description}; replay: npm run chaos -- --trials 1 --seed ${r.seed}):\n  ${r.problems.slice(0, 8).join('\n  ')}`,
-    );
+    const failures = summary.failures.map((r) => {
+      const i = r.seed - SEED;
+      const replay = `npm run chaos -- --trials 1 --seed ${r.seed} --kill ${KILL_TARGETS[i % KILL_TARGETS.length]}@${PHASES[i]} --format ${FORMATS[i % FORMATS.length]}`;
+      return `seed ${r.seed} (${r.description}; replay: ${replay}):\n  ${r.problems.slice(0, 8).join('\n  ')}`;
+    });
     expect(failures, failures.join('\n')).toEqual([]);
     expect(summary.missedPhases, 'every phase was really hit by a kill').toEqual([]);
     expect(results.every((r) => r.rowsCompared > 100)).toBe(true);

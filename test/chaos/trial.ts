@@ -172,7 +172,15 @@ class Trial {
     const lines: string[] = [];
     const t0 = Date.now();
     const aid = kill ? await this.armAid(kill.phase) : undefined;
-    const main = aquasync(['sync', '--config', this.configFile, '--log-format', 'json'], this.env(), (line) => lines.push(line));
+    // Right after a commit the run has little left to do: a process kill for `committed` strikes on the log line.
+    let struck = false;
+    const main: CliRun = aquasync(['sync', '--config', this.configFile, '--log-format', 'json'], this.env(), (line) => {
+      lines.push(line);
+      if (kill?.phase === 'committed' && kill.target === 'process' && !struck && /wrote \d+ row/.test(line)) {
+        struck = true;
+        main.child.kill('SIGKILL');
+      }
+    });
     const others: CliRun[] = [];
     if (round?.concurrent === 'backfill') others.push(this.backfill());
     if (round?.concurrent === 'second-sync') others.push(aquasync(['sync', '--config', this.configFile], this.env()));
@@ -181,7 +189,7 @@ class Trial {
     const changer = round ? this.concurrentChanges(round.concurrentMutations, () => exited) : Promise.resolve();
     let outcome: CliOutcome | undefined;
     if (kill) {
-      const observed = await this.trigger(kill.phase, () => exited, lines);
+      const observed = await this.trigger(kill.phase, () => exited, lines, () => struck);
       if (observed !== 'exited-first') await this.kill(kill, [main, ...others]);
       // What held the phase open goes (a run that outlived a warehouse kill goes on and meets the restarted server).
       this.emulator.admin.faults.clear();
@@ -234,10 +242,16 @@ class Trial {
         const client = new pg.Client({ connectionString: this.url });
         client.on('error', () => undefined);
         await client.connect();
-        if (phase === 'applying') await client.query("select pg_advisory_lock($1, hashtext('zuora'))", [APPLY_LOCK_CLASS]);
-        else {
-          await client.query('begin');
-          await client.query('lock table zuora.account in access exclusive mode');
+        try {
+          if (phase === 'applying') await client.query("select pg_advisory_lock($1, hashtext('zuora'))", [APPLY_LOCK_CLASS]);
+          else {
+            await client.query('begin');
+            await client.query('lock table zuora.account in access exclusive mode');
+          }
+        } catch {
+          // No table to lock yet (an earlier round never loaded): the kill then lands wherever the run is.
+          await client.end().catch(() => undefined);
+          return none;
         }
         return { release: () => client.end().catch(() => undefined) };
       }
@@ -246,9 +260,10 @@ class Trial {
     }
   }
 
-  private async trigger(phase: Phase, exited: () => boolean, lines: string[]): Promise<Observed> {
+  private async trigger(phase: Phase, exited: () => boolean, lines: string[], struck: () => boolean = () => false): Promise<Observed> {
     const until = Date.now() + 30_000;
     while (Date.now() < until) {
+      if (struck()) return phase;
       if (exited()) return 'exited-first';
       const now = await this.phaseNow(phase, lines).catch(() => undefined);
       if (now === phase) return now;
@@ -257,10 +272,20 @@ class Trial {
     return 'trigger-missed';
   }
 
-  /** The phase the run of pipeline 0 is in, from the warehouse (and, for `committed`, its log). */
+  /** The aimed phase when any pipeline's run is in it, else the phase pipeline 0 is in. */
   private async phaseNow(aimed: Phase, lines: string[]): Promise<Observed> {
+    let first: Observed | undefined;
+    for (const p of this.pipelines) {
+      const now = await this.phaseOf(p.name, aimed, lines);
+      if (now === aimed) return now;
+      first ??= now;
+    }
+    return first ?? 'startup';
+  }
+
+  /** The phase the run of one pipeline is in, from the warehouse (and, for `committed`, the run's log). */
+  private async phaseOf(name: string, aimed: Phase, lines: string[]): Promise<Observed> {
     const pool = this.admin2();
-    const name = (this.pipelines[0] as PipelineYaml).name;
     const { rows } = await pool.query<{ kind: string; status: string; zuora: string | null; files: number; staged: number }>(
       `select j.kind, j.status, j.zuora_job_id as zuora,
               (select count(*)::int from aquasync.files f where f.job_id = j.id) as files,
@@ -285,7 +310,7 @@ class Trial {
     const { rows } = await this.admin2().query<{ query: string }>(
       "select query from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database() and pid <> pg_backend_pid()",
     );
-    if (rows.some((r) => /insert into "zuora"\."account"/i.test(r.query))) return 'merging';
+    if (rows.some((r) => /(insert into|alter table) "zuora"\."account"/i.test(r.query))) return 'merging';
     if (rows.some((r) => /pg_advisory_xact_lock/.test(r.query))) return 'applying';
     return 'startup';
   }
