@@ -15,19 +15,14 @@ import { waitFor } from '../scheduler/helpers.ts';
 
 const PIPELINES = 20;
 const LIMIT = 2;
-/** Time the scheduler child gets to start before the one firing. */
-const LEAD_MS = 8000;
+/** Every pipeline fires every 20 s: however long the scheduler takes to start, a firing comes after it. */
+const CRON = '*/20 * * * * *';
 const GRACE_SECONDS = 5;
 
 let emulator: Emulator;
 let db: TestDatabase;
 let pool: pg.Pool;
 let home: string;
-
-/** A six-field cron (seconds first) that fires once a day, at the second of `at` (UTC). */
-function cronAt(at: Date): string {
-  return `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
-}
 
 /** Most jobs Zuora had in submitted/executing at any instant (intervals [submittedAt, finishedAt)). */
 function maxRunning(jobs: JobSummary[]): number {
@@ -72,39 +67,28 @@ describe('load: twenty pipelines on one scheduler, Zuora concurrency limit 2', (
   });
 
   it('queues every run behind the limit and finishes all of them', async () => {
-    const fireAt = new Date(Math.ceil((Date.now() + LEAD_MS) / 1000) * 1000);
     const pipelines: PipelineYaml[] = Array.from({ length: PIPELINES }, (_, i) => ({
       name: `load${String(i + 1).padStart(2, '0')}`,
       format: i % 2 === 0 ? 'gzip' : 'csv',
     }));
     const names = pipelines.map((p) => p.name);
-    const yaml = configYaml({ baseUrl: emulator.url, clientId: emulator.clientId, clientSecret: emulator.clientSecret }, pipelines).replaceAll('"0 2 * * *"', `"${cronAt(fireAt)}"`);
+    const yaml = configYaml({ baseUrl: emulator.url, clientId: emulator.clientId, clientSecret: emulator.clientSecret }, pipelines).replaceAll('"0 2 * * *"', `"${CRON}"`);
     const file = join(home, 'pipelines.yaml');
     writeFileSync(file, yaml);
 
-    let started = false;
-    const scheduler = aquasync(['schedule', '--config', file, '--grace', String(GRACE_SECONDS)], cliEnv(home, db.url), (line) => {
-      if (/scheduler running \d+ pipeline/.test(line)) started = true;
-    });
+    const scheduler = aquasync(['schedule', '--config', file, '--grace', String(GRACE_SECONDS)], cliEnv(home, db.url));
     let waited: unknown;
     try {
-      await waitFor('the scheduler to start', () => Promise.resolve(started), LEAD_MS);
-      expect(Date.now(), 'the scheduler started after its only firing; raise LEAD_MS').toBeLessThan(fireAt.getTime());
-      // Every run records itself first thing: none at all soon after the firing means the scheduler is stuck.
+      // Order, not timing: every pipeline ends up with a succeeded run, whenever the first firing comes.
       await waitFor(
-        'the first runs to be recorded',
-        async () => ((await pool.query('select 1 from aquasync.runs limit 1')).rowCount ?? 0) > 0,
-        fireAt.getTime() - Date.now() + 10_000,
-      );
-      await waitFor(
-        'every pipeline to have a settled run',
+        'every pipeline to have a succeeded run',
         async () => {
           const { rows } = await pool.query<{ n: number }>(
-            "select count(distinct pipeline)::int as n from aquasync.runs where status <> 'running'",
+            "select count(distinct pipeline)::int as n from aquasync.runs where status = 'succeeded'",
           );
           return (rows[0]?.n ?? 0) >= PIPELINES;
         },
-        40_000,
+        150_000,
       );
     } catch (error) {
       waited = error;
@@ -112,30 +96,31 @@ describe('load: twenty pipelines on one scheduler, Zuora concurrency limit 2', (
       scheduler.child.kill('SIGTERM');
     }
     // A scheduler that does not stop after its grace period is a failure of its own; do not hang the suite on it.
-    const killer = setTimeout(() => scheduler.child.kill('SIGKILL'), (GRACE_SECONDS + 10) * 1000);
+    const killer = setTimeout(() => scheduler.child.kill('SIGKILL'), (GRACE_SECONDS + 30) * 1000);
     const out = await scheduler.done.finally(() => clearTimeout(killer));
     if (waited) {
       const exit = out.signal ? 'had to be killed after its grace period' : `exited ${String(out.code)}`;
       throw new Error(`${String(waited)}; the scheduler ${exit}; it said:\n${out.stdout.slice(-3000)}\n${out.stderr.slice(-3000)}`);
     }
     expect(out.signal, `the scheduler did not exit within its grace period:\n${out.stdout.slice(-2000)}`).toBeNull();
-    expect(out.code, out.stderr).toBe(0);
+    expect([0, 130]).toContain(out.code);
 
     const { rows: runs } = await pool.query<{ pipeline: string; kind: string; status: string; error_message: string | null }>(
       'select pipeline, kind, status, error_message from aquasync.runs order by id',
     );
-    const failed = runs.filter((r) => r.status !== 'succeeded').map((r) => `${r.pipeline}: ${r.status} ${r.error_message ?? ''}`);
+    // A later firing may be skipped (a run still going) or cut off at shutdown; none may fail.
+    const failed = runs.filter((r) => r.status === 'failed').map((r) => `${r.pipeline}: ${r.status} ${r.error_message ?? ''}`);
     expect(failed).toEqual([]);
-    expect([...new Set(runs.map((r) => r.pipeline))].sort()).toEqual(names);
+    expect([...new Set(runs.filter((r) => r.status === 'succeeded').map((r) => r.pipeline))].sort()).toEqual(names);
     expect(runs.every((r) => r.kind === 'scheduled')).toBe(true);
 
     const slots = await listSlots(pool, {});
-    expect(slots.filter((s) => s.status === 'succeeded').map((s) => s.pipeline).sort()).toEqual(names);
+    expect([...new Set(slots.filter((s) => s.status === 'succeeded').map((s) => s.pipeline))].sort()).toEqual(names);
 
     const jobs = emulator.admin.jobs().filter((j) => j.api === 'aqua');
-    expect(jobs.filter((j) => j.status === 'completed')).toHaveLength(PIPELINES);
+    expect(jobs.filter((j) => j.status === 'completed').length).toBeGreaterThanOrEqual(PIPELINES);
     expect(maxRunning(jobs)).toBe(LIMIT);
     // The runs really had to wait: behind Zuora's 90028 answers or behind aquasync's own per-tenant job budget.
     expect(out.stdout + out.stderr).toMatch(/concurrent job limit is reached \(90028\)|job slot\(s\) of the tenant are in use; waiting/);
-  }, 90_000);
+  }, 240_000);
 });
