@@ -129,7 +129,12 @@ describe('aquasync CLI', () => {
   });
 
   it('prints --help for every command', async () => {
-    for (const command of ['sync', 'status', 'query', 'migrate', 'emulator', 'check', 'history', 'db']) {
+    // The commands are read from the top-level help, so a new command cannot slip past this test.
+    const top = await aquasync(['--help'], bareEnv(home, pgPort));
+    expect(top.code).toBe(0);
+    const listed = top.stdout.split('Commands:\n')[1]?.split('\n\n')[0]?.split('\n').map((line) => line.trim().split(/\s+/)[0]!) ?? [];
+    expect(listed).toEqual(expect.arrayContaining(['sync', 'schedule', 'backfill', 'verify', 'reconcile', 'ui', 'emulator', 'db']));
+    for (const command of listed) {
       const out = await aquasync([command, '--help'], bareEnv(home, pgPort));
       expect(out.code, command).toBe(0);
       expect(out.stdout, command).toMatch(new RegExp(`aquasync ${command}`));
