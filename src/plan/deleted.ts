@@ -4,7 +4,7 @@
 /** Name of the deleted-flag column requested from Zuora; the CSV header is `<Base>.IsDeleted`. */
 export const DELETED_COLUMN = 'IsDeleted';
 
-// tap-zuora's empirically grown list plus AccountingCode from Zuora's own list (reference §6.6).
+// tap-zuora's empirically grown list plus AccountingCode from Zuora's own list (docs/aqua.md#deleted-rows).
 const WITHOUT_DELETED = new Set(
   [
     'AccountingCode',

@@ -31,7 +31,7 @@ export interface PlannedJob {
 
 /**
  * Seconds always re-read before the watermark, whatever `lookback` says: Zuora's documentation disagrees on whether
- * the incrementalTime second itself is included (reference §6.3), and re-read rows are deduplicated anyway.
+ * the incrementalTime second itself is included (docs/aqua.md#window), and re-read rows are deduplicated anyway.
  */
 export const MIN_OVERLAP_SECONDS = 1;
 

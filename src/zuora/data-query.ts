@@ -20,7 +20,7 @@ import {
 import { redact, silentLogger, type Logger } from '../log.ts';
 import type { ZuoraClient } from './client.ts';
 
-/** Live Data Query limits (reference §10.4). */
+/** Live Data Query limits (docs/aqua.md#data-query). */
 export const DATA_QUERY_LIMITS = { running: 5, queued: 10, outputRows: 500_000 } as const;
 
 export type DataQueryStatus = 'accepted' | 'in_progress' | 'completed' | 'failed' | 'cancelled' | (string & {});
