@@ -33,7 +33,7 @@ export {
 export { applyJob, type ApplyJobInput } from './apply.ts';
 export { pipelineStatus } from './status.ts';
 export { acquirePipelineLock, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';
-export { tryAcquireJobSlot, heldJobSlots, JOB_SLOT_CLASS, type JobSlot } from './job-slots.ts';
+export { tryAcquireJobPermit, heldJobPermits, JOB_PERMIT_CLASS, type JobPermit } from './job-budget.ts';
 export { findUnfinishedJobById, renewIdempotencyKey, lastRunOfKind } from './job-lookup.ts';
 export {
   ensureBackfillWindows,

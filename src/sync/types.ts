@@ -90,7 +90,7 @@ export interface BackfillOptions {
   tempDir: string;
   signal?: AbortSignal;
   onProgress?: (progress: BackfillProgress) => void;
-  /** Poll interval bounds for Zuora jobs and for waiting on a job slot (tests shorten them). */
+  /** Poll interval bounds for Zuora jobs and for waiting on a job permit (tests shorten them). */
   poll?: { minIntervalMs?: number; maxIntervalMs?: number };
 }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandContext } from '../../src/cli/main.ts';
 import type { RequestLogEntry } from '../../src/emulator/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import { heldJobSlots } from '../../src/state/index.ts';
+import { heldJobPermits } from '../../src/state/index.ts';
 import { runBackfill, tenantKey, type BackfillOptions, type BackfillResult } from '../../src/sync/index.ts';
 import { expectTableMatches } from '../helpers/truth.ts';
 import { clientFor, pipelineFrom, startWorld, syncOnce, watermarkOf, type SyncWorld } from '../sync/helpers.ts';
@@ -149,7 +149,7 @@ describe('backfill against the emulator', () => {
       { kind: 'backfill', status: 'failed', watermark_after: null },
       { kind: 'backfill', status: 'succeeded', watermark_after: null },
     ]);
-    expect(await heldJobSlots(world.warehouse.pool, tenantKey(target.pipeline), 8)).toBe(0);
+    expect(await heldJobPermits(world.warehouse.pool, tenantKey(target.pipeline), 8)).toBe(0);
 
     // A third run has nothing left to do.
     admin.clearRequests();
