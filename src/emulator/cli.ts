@@ -26,6 +26,8 @@ Options:
   --job-time MS            how long a job takes from submit to completed (default 1000)
   --fault SPEC             arm a fault at start (repeatable), the same kinds as the admin API:
                            ${FAULT_SPEC_HELP.replaceAll('\n', '\n                           ')}
+  --segmentation on|off    stateful full loads list their files as "segments" (on, default) or one "fileId"
+                           (off: Zuora's default for a tenant; some clients read only fileId)
   --segment-size N         rows per segment of stateful full loads (default 500000)
   --data-center us|eu      zone of incrementalTime: Pacific (us) or UTC (eu) (default us)
 
@@ -84,6 +86,7 @@ export function parseEmulatorArgs(argv: string[]): ParsedEmulatorArgs {
       state: { type: 'string' },
       'job-time': { type: 'string' },
       fault: { type: 'string', multiple: true },
+      segmentation: { type: 'string' },
       'segment-size': { type: 'string' },
       'data-center': { type: 'string' },
       'full-honours-incremental-time': { type: 'string' },
@@ -112,11 +115,13 @@ export function parseEmulatorArgs(argv: string[]): ParsedEmulatorArgs {
   const idem = choice('idempotency-key', values['idempotency-key'], ['honoured', 'ignored'] as const);
   if (idem !== undefined) readings.idempotencyKey = idem;
   const faultSpecs = values.fault ?? [];
+  const segmentation = choice('segmentation', values.segmentation, ['on', 'off'] as const);
   const options: EmulatorOptions = {
     port: integer('port', values.port, 0),
     seed: integer('seed', values.seed, 0),
     rows: integer('rows', values.rows, 0),
     segmentSize: integer('segment-size', values['segment-size'], 1),
+    segmentation: segmentation === undefined ? undefined : segmentation === 'on',
     clientId: values['client-id'],
     clientSecret: values['client-secret'],
     dataCenter: choice('data-center', values['data-center'], ['us', 'eu'] as const),

@@ -86,7 +86,9 @@ export class EmulatorServer {
   };
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
+    // Not `new URL(req.url, base)`: a target starting with `//` would be read as a host ("//apps//api/..." -> host apps).
+    const target = req.url ?? '/';
+    const url = target.startsWith('/') ? new URL(`http://emulator${target}`) : new URL(target, 'http://emulator');
     const method = (req.method ?? 'GET').toUpperCase();
     const path = normalisePath(url.pathname);
     this.commonHeaders(req, res);
