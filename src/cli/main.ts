@@ -206,9 +206,10 @@ warehouse and rows that no longer exist in Zuora; with --apply, marks the latter
   },
   emulator: {
     summary: 'serve the local AQuA emulator (a stand-in for Zuora)',
-    usage: `aquasync emulator [--port N] [--seed N] [--rows N] [--client-id ID --client-secret SECRET]
+    usage: `aquasync emulator [--port N] [--rows N] [--partner NAME ...] [--state FILE] [--job-time MS] [--fault SPEC ...]
 
-Starts the AQuA emulator on 127.0.0.1 and serves until SIGINT/SIGTERM. Prints its URL and credentials.`,
+Starts the AQuA emulator on 127.0.0.1 and serves until SIGINT/SIGTERM. Prints its URL, credentials, the partners
+it accepts and a curl walkthrough. \`aquasync emulator --help\` lists every option.`,
     options: {},
     allowPositionals: true,
     run: async () => {
