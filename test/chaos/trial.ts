@@ -104,6 +104,7 @@ class Trial {
       this.writeConfig();
       for (const [index, round] of this.plan.rounds.entries()) await this.round(index, round);
       await this.finalCheck();
+      if (this.result.problems.length > 0 && process.env.AQUASYNC_CHAOS_DEBUG) await this.diagnose();
     } catch (error) {
       this.result.problems.push(`the trial itself failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     } finally {
@@ -481,6 +482,21 @@ class Trial {
 
   private env(): NodeJS.ProcessEnv {
     return cliEnv(this.world.home, this.url, { AQUASYNC_JOB_BUDGET: '4' });
+  }
+
+  /** On a replay with AQUASYNC_CHAOS_DEBUG: the jobs, events, files and quarantined rows behind the problems. */
+  private async diagnose(): Promise<void> {
+    const pool = this.admin2();
+    const jobs = await pool.query(
+      `select id, pipeline, kind, status, zuora_job_id, parent_job_id, incremental_time, window_from, window_to, error from aquasync.jobs order by id`,
+    );
+    for (const j of jobs.rows) process.stderr.write(`  job ${JSON.stringify(j)}\n`);
+    const events = await pool.query('select pipeline, job_id, kind, message from aquasync.events order by id');
+    for (const e of events.rows) process.stderr.write(`  event ${JSON.stringify(e)}\n`);
+    const files = await pool.query("select job_id, file_id, batch_name, status, rows, header::text from aquasync.files where batch_name ilike '%account%' order by job_id");
+    for (const f of files.rows) process.stderr.write(`  file ${JSON.stringify(f)}\n`);
+    const rejected = await pool.query('select pipeline, job_id, file_id, line, error, raw_line as raw, times_seen from aquasync.rejected_rows order by id');
+    for (const r of rejected.rows) process.stderr.write(`  rejected ${JSON.stringify(r)}\n`);
   }
 
   private admin2(): pg.Pool {
