@@ -32,7 +32,7 @@ export {
 } from './snapshots.ts';
 export { applyJob, type ApplyJobInput } from './apply.ts';
 export { pipelineStatus } from './status.ts';
-export { acquirePipelineLock, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';
+export { acquirePipelineLock, backfillLockName, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';
 export { tryAcquireJobSlot, heldJobSlots, JOB_SLOT_CLASS, type JobSlot } from './job-slots.ts';
 export { findUnfinishedJobById, renewIdempotencyKey, lastRunOfKind } from './job-lookup.ts';
 export {
