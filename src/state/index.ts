@@ -46,3 +46,4 @@ export {
   type BackfillWindowStatus,
 } from './backfill-windows.ts';
 export { lockSchemaForApply, APPLY_LOCK_CLASS } from './apply-lock.ts';
+export { lastVerifications, type LastVerification } from './verifications.ts';
