@@ -52,6 +52,8 @@ export interface ReconcileContext {
 
 export interface ReconcileOptions {
   objects?: readonly string[];
+  /** Who asked: a person (`aquasync reconcile`) or a scheduled verification. Recorded in aquasync.verifications. */
+  trigger?: 'manual' | 'scheduled';
   apply?: boolean;
   /** Ids per Data Query page (default 200,000; at most the client's output limit). */
   pageSize?: number;
@@ -153,6 +155,7 @@ export async function runReconcile(
       object: r.object,
       table: r.table,
       kind: 'reconcile',
+      trigger: options.trigger ?? 'manual',
       since: undefined,
       until: undefined,
       ok: r.ok,

@@ -36,6 +36,7 @@ export async function runScheduledVerification(
       await runReconcile(ctx, pipeline, {
         objects: differing,
         apply: mode === 'apply',
+        trigger: 'scheduled',
         backfill: options.backfill,
         tempDir: options.tempDir,
         ...(options.signal ? { signal: options.signal } : {}),
