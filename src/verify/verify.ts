@@ -163,8 +163,8 @@ export async function runVerify(ctx: VerifyContext, pipeline: PipelineConfig, op
 type Outcome = Omit<VerifyObjectResult, 'pipeline' | 'object' | 'table' | 'ok' | 'since' | 'until' | 'totalsOnly' | 'error'>;
 
 async function compareObject(ctx: VerifyContext, target: VerifyTarget, options: VerifyOptions, until: Date): Promise<Outcome> {
-  const none = { rowsPending: 0, days: [], samples: { missing: [], extra: [], pending: [] } };
   if (target.updatedColumn === undefined) {
+    const none = { rowsPending: 0, days: [], samples: { missing: [], extra: [], pending: [] } };
     // Without UpdatedDate in the warehouse there are no days to compare: totals of live rows, unbounded in time.
     const [row] = await ctx.dataQuery.query(totalCountQuery(target));
     const zuora = count(row, 'n', 'total count');
@@ -192,11 +192,11 @@ async function compareObject(ctx: VerifyContext, target: VerifyTarget, options: 
     zuora.set(day, (zuora.get(day) ?? 0) + count(row, 'n', 'per-day count'));
   }
   const counts = compareDays(zuora, warehouse);
-  if (counts.differences.length === 0) return { ...counts, ...none };
 
   const pageSize = Math.min(options.pageSize ?? 100_000, ctx.dataQuery.outputLimit);
   const sample = options.sampleSize ?? 10;
-  // Which rows Zuora changed since the watermark, and where the warehouse still counts their older version.
+  // Which rows Zuora changed since the watermark, and where the warehouse still counts their older version. Asked
+  // even when every day matches: a lost row and a pending one on the same day cancel out in the counts.
   let changed = await changedSince(ctx.dataQuery, target, until, pageSize);
   const held = await liveVersionsOfIds(ctx.warehouse.pool, target, { idColumn: target.idColumn, updatedColumn, ids: [...changed], since, until });
   const pending = new Set(held.map((h) => h.id));
@@ -204,15 +204,19 @@ async function compareObject(ctx: VerifyContext, target: VerifyTarget, options: 
   for (const h of held) pendingOn.set(h.day, (pendingOn.get(h.day) ?? 0) + 1);
 
   const findings: DayFinding[] = [];
-  for (const diff of counts.differences) {
-    const p = pendingOn.get(diff.day) ?? 0;
-    const settled = diff.warehouse - p;
-    if (settled === diff.zuora) continue;
+  for (const day of [...new Set([...zuora.keys(), ...warehouse.keys()])].sort()) {
+    const z = zuora.get(day) ?? 0;
+    const w = warehouse.get(day) ?? 0;
+    const p = pendingOn.get(day) ?? 0;
+    const settled = w - p;
+    if (settled === z) continue;
     findings.push({
-      ...diff,
+      day,
+      zuora: z,
+      warehouse: w,
       pending: p,
-      missing: Math.max(0, diff.zuora - settled),
-      extra: Math.max(0, settled - diff.zuora),
+      missing: Math.max(0, z - settled),
+      extra: Math.max(0, settled - z),
       missingIds: [],
       extraIds: [],
       drilled: false,
