@@ -52,6 +52,11 @@ export interface DataQueryClientOptions {
   signal?: AbortSignal;
 }
 
+export interface DataQuerySubmitOptions {
+  /** Only rows deleted in Zuora (kept 30 days) instead of live ones (reference §10.1 readDeleted). */
+  readDeleted?: boolean;
+}
+
 const TERMINAL_FAILURES = new Set(['failed', 'cancelled', 'canceled', 'aborted', 'error']);
 const DOWNLOAD_ATTEMPTS = 3;
 
@@ -139,15 +144,15 @@ export class DataQueryClient {
    * Runs one query to completion and returns its rows. At most `maxInFlight` queries of this client are between
    * submit and download at once; a tenant-wide 429 ("too many queries") is retried with backoff by the request layer.
    */
-  query(sql: string): Promise<DataQueryRow[]> {
+  query(sql: string, options: DataQuerySubmitOptions = {}): Promise<DataQueryRow[]> {
     return this.limit(async () => {
-      const submitted = await this.submit(sql);
+      const submitted = await this.submit(sql, options);
       const done = await this.waitForJob(submitted.id);
       return this.download(done);
     });
   }
 
-  async submit(sql: string): Promise<DataQueryJob> {
+  async submit(sql: string, options: DataQuerySubmitOptions = {}): Promise<DataQueryJob> {
     const context: ErrorContext = { operation: 'submit data query' };
     const operation = 'submit a Data Query job';
     const reply = await this.client.request({
@@ -155,7 +160,13 @@ export class DataQueryClient {
       method: 'POST',
       path: '/query/jobs',
       context,
-      body: JSON.stringify({ query: sql, outputFormat: 'JSON', compression: 'GZIP', output: { target: 'S3' } }),
+      body: JSON.stringify({
+        query: sql,
+        outputFormat: 'JSON',
+        compression: 'GZIP',
+        output: { target: 'S3' },
+        ...(options.readDeleted ? { readDeleted: true } : {}),
+      }),
     });
     if (reply.status < 200 || reply.status >= 300) {
       throw new ZuoraRejectedError(`Zuora refused a Data Query job (HTTP ${reply.status}): ${redact(dataQueryErrorText(reply.text))}`, {
