@@ -9,6 +9,21 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations run against an untyped schema */
 import { sql, type Kysely } from 'kysely';
 
+// Postgres 16 has pg_input_is_valid; on 15 the quarantine asks this function (only after a merge failed).
+// No backslashes in this SQL: the sql tag cooks them away (a broken regex here made every exact test false).
+export const inputIsValid = sql`CREATE OR REPLACE FUNCTION aquasync.input_is_valid(value text, type text) RETURNS boolean
+    LANGUAGE plpgsql STABLE AS $fn$
+    BEGIN
+      IF type !~ '^[a-z0-9_ (),.]+([[][]])?$' THEN
+        RAISE EXCEPTION 'aquasync.input_is_valid: % is not a type name', quote_literal(type);
+      END IF;
+      EXECUTE format('SELECT %L::%s', value, type);
+      RETURN true;
+    EXCEPTION WHEN data_exception THEN
+      RETURN false;
+    END
+    $fn$`;
+
 const statements = [
   sql`ALTER TABLE aquasync.runs RENAME COLUMN rows_loaded TO rows_written`,
   sql`ALTER TABLE aquasync.runs ADD COLUMN rows_read bigint NOT NULL DEFAULT 0`,
@@ -58,20 +73,7 @@ const statements = [
     UNIQUE (pipeline, table_name, fingerprint)
   )`,
   sql`CREATE INDEX rejected_rows_open_idx ON aquasync.rejected_rows (pipeline, table_name) WHERE resolved_at IS NULL`,
-  // Postgres 16 has pg_input_is_valid; on 15 the quarantine asks this function (only after a merge failed).
-  // No backslashes in this SQL: the sql tag cooks them away (a broken regex here made every exact test false).
-  sql`CREATE OR REPLACE FUNCTION aquasync.input_is_valid(value text, type text) RETURNS boolean
-    LANGUAGE plpgsql STABLE AS $fn$
-    BEGIN
-      IF type !~ '^[a-z0-9_ (),.]+([[][]])?$' THEN
-        RAISE EXCEPTION 'aquasync.input_is_valid: % is not a type name', quote_literal(type);
-      END IF;
-      EXECUTE format('SELECT %L::%s', value, type);
-      RETURN true;
-    EXCEPTION WHEN data_exception THEN
-      RETURN false;
-    END
-    $fn$`,
+  inputIsValid,
 ];
 
 export async function up(db: Kysely<any>): Promise<void> {
