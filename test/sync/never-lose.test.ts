@@ -24,7 +24,7 @@ async function open(readings: Partial<ZuoraReadings> = {}, options: EmulatorOpti
   return world;
 }
 
-function yaml(o: { accountFields?: string[]; deletes?: string; lookback?: number; format?: string; offset?: number; project?: string } = {}): string {
+function yaml(o: { accountFields?: string[]; deletes?: string; lookback?: number; format?: string; offset?: number; project?: string; items?: boolean } = {}): string {
   return `
 source:
   baseUrl: http://placeholder
@@ -44,10 +44,10 @@ pipelines:
       - name: Account
         fields: [${(o.accountFields ?? ACCOUNT).join(', ')}]
         deletes: ${o.deletes ?? 'soft'}
-      - name: InvoiceItem
+${o.items === false ? '' : `      - name: InvoiceItem
         fields: [${ITEM.join(', ')}]
         deletes: ${o.deletes ?? 'soft'}
-`;
+`}`;
 }
 
 const firstLoadAt = (w: SyncWorld): number =>
@@ -110,6 +110,24 @@ describe('an owed snapshot outlives the job that should have paid it', () => {
     await expectEqual(w, 'soft', WITH_ACCOUNT_NUMBER);
   });
 
+  it('an object added to a loaded pipeline whose first job is abandoned: the next run still loads all its rows', async () => {
+    const w = await open({ fullHonoursIncrementalTime: true });
+    expect((await syncOnce(w, pipelineFrom(yaml({ items: false })))).ok).toBe(true);
+    activity(w);
+    // Zuora completes the first job of the new query (its session now knows it), but the files are not what it reported.
+    w.emulator.admin.faults.add({ kind: 'wrong-record-count', delta: 1 });
+    const lost = await syncOnce(w, pipelineFrom(yaml()));
+    expect(lost.ok).toBe(false);
+    const owed = await w.warehouse.pool.query("select owed_reason from aquasync.snapshots where table_name = 'invoice_item'");
+    expect(owed.rows).toEqual([{ owed_reason: 'new-object' }]);
+    w.emulator.admin.faults.clear();
+    w.emulator.admin.clock.advance(60_000);
+    const next = await syncOnce(w, pipelineFrom(yaml()));
+    expect(next.error).toBeUndefined();
+    expect(next.tables.find((t) => t.object === 'InvoiceItem')).toMatchObject({ full: false, snapshot: true });
+    await expectEqual(w);
+  });
+
   it('expired files of the snapshot job are re-covered by a new snapshot job in the same run', async () => {
     const w = await open();
     expect((await syncOnce(w, pipelineFrom(yaml()))).ok).toBe(true);
@@ -126,6 +144,30 @@ describe('an owed snapshot outlives the job that should have paid it', () => {
     const snapshots = w.warehouse.pool.query("select status from aquasync.jobs where kind = 'snapshot' order by id");
     expect((await snapshots).rows.map((r) => r.status)).toEqual(['expired', 'applied']);
     await expectEqual(w, 'soft', WITH_ACCOUNT_NUMBER);
+  });
+});
+
+describe('a snapshot far smaller than the warehouse (no Zuora count: the query has its own filter)', () => {
+  it('loads its rows but deletes nothing, and says so', async () => {
+    const w = await open();
+    expect((await syncOnce(w, pipelineFrom(yaml({ items: false })))).ok).toBe(true);
+    // The filter narrows the query: a snapshot is owed, and Data Query cannot count what the filter selects.
+    const narrowed = yaml({ items: false }).replace(
+      /fields: \[[^\]]*\]/,
+      `query: select ${ACCOUNT.join(', ')} from Account where BillCycleDay = 1`,
+    );
+    w.emulator.admin.clock.advance(60_000);
+    const result = await syncOnce(w, pipelineFrom(narrowed));
+    expect(result.error).toBeUndefined();
+    // A doubtful snapshot is paid (its rows and columns are loaded) but not applied as a snapshot: it deletes nothing.
+    expect(result.tables.find((t) => t.object === 'Account')).toMatchObject({ snapshot: false, missingMarkedDeleted: 0 });
+    const owed = await w.warehouse.pool.query("select owed_reason from aquasync.snapshots where table_name = 'account'");
+    expect(owed.rows).toEqual([{ owed_reason: null }]);
+    const live = w.emulator.admin.rows('Account').filter((r) => r.deletedAt === undefined).length;
+    const { rows } = await w.warehouse.pool.query('select count(*)::int as n from zuora.account where not _aquasync_deleted');
+    expect(rows).toEqual([{ n: live }]);
+    const events = await w.warehouse.pool.query("select count(*)::int as n from aquasync.events where kind = 'snapshot-doubtful'");
+    expect(events.rows).toEqual([{ n: 1 }]);
   });
 });
 
