@@ -15,6 +15,7 @@ const { values } = parseArgs({
     // Pin what the chaos test pins, to replay one of its trials exactly: --kill process@committed --format gzip
     kill: { type: 'string' },
     format: { type: 'string' },
+    poison: { type: 'boolean' },
   },
 });
 const trials = Number(values.trials);
@@ -42,6 +43,7 @@ const pinned = ((): PlanOverrides => {
     }
     out.format = values.format as (typeof FORMATS)[number];
   }
+  if (values.poison) out.poison = true;
   return out;
 })();
 const plans: TrialPlan[] = Array.from({ length: trials }, (_, i) => planTrial(firstSeed + i, pinned));

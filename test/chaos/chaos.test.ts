@@ -21,6 +21,8 @@ describe('chaos: kills in every phase, of aquasync and of the warehouse, with fa
       planTrial(SEED + i, {
         format: FORMATS[i % FORMATS.length],
         kill: { phase, target: KILL_TARGETS[i % KILL_TARGETS.length] ?? 'process' },
+        // One trial always carries poison values, so quarantine and NUL removal are under chaos in every run.
+        poison: phase === 'merging',
       }),
     );
     const results: TrialResult[] = [];
@@ -29,7 +31,7 @@ describe('chaos: kills in every phase, of aquasync and of the warehouse, with fa
     console.log(`chaos (seeds ${SEED}..${SEED + plans.length - 1}):\n${summary.lines.join('\n')}`);
     const failures = summary.failures.map((r) => {
       const i = r.seed - SEED;
-      const replay = `npm run chaos -- --trials 1 --seed ${r.seed} --kill ${KILL_TARGETS[i % KILL_TARGETS.length]}@${PHASES[i]} --format ${FORMATS[i % FORMATS.length]}`;
+      const replay = `npm run chaos -- --trials 1 --seed ${r.seed} --kill ${KILL_TARGETS[i % KILL_TARGETS.length]}@${PHASES[i]} --format ${FORMATS[i % FORMATS.length]}${PHASES[i] === 'merging' ? ' --poison' : ''}`;
       return `seed ${r.seed} (${r.description}; replay: ${replay}):\n  ${r.problems.slice(0, 8).join('\n  ')}`;
     });
     expect(failures, failures.join('\n')).toEqual([]);

@@ -57,6 +57,8 @@ export interface PlanOverrides {
   kill?: Kill;
   /** Round the pinned kill goes to (default: the round the phase is possible in, round 2 when both are). */
   killRound?: 0 | 1;
+  /** Poison values (a value no column takes, a NUL byte) in the second round. */
+  poison?: boolean;
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -167,6 +169,7 @@ export function planTrial(seed: number, overrides: PlanOverrides = {}): TrialPla
     };
   };
   const rounds: [RoundPlan, RoundPlan] = [round(0), round(1)];
+  if (overrides.poison) rounds[1].poison = true;
   if (overrides.kill) {
     const phase = overrides.kill.phase;
     const at = overrides.killRound ?? (phase === 'merging' || phase === 'snapshot' ? 1 : random() < 0.5 ? 0 : 1);
