@@ -1,5 +1,7 @@
 // pipelines.yaml: load, interpolate ${VAR}, validate, typed Config objects.
 export { loadConfig, parseConfig } from './parse.ts';
+export { snakeCase } from './names.ts';
+export { IDENT, isSelectQuery, queryBaseObject, scanClauses, type Clause } from './query-text.ts';
 export type {
   Config,
   DataCenter,

@@ -7,7 +7,7 @@ import type { Document, Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { registerSecret } from '../log.ts';
-import { snakeCase } from '../plan/index.ts';
+import { snakeCase } from './names.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { interpolate } from './interpolate.ts';
 import { allowedKeysAt, configSchema, normalizePgType, parseIsoInstant, SQL_IDENTIFIER } from './schema.ts';

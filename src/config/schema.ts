@@ -2,7 +2,7 @@
 // one object. Cross-pipeline checks and the source merge happen in parse.ts.
 import cron from 'node-cron';
 import { z } from 'zod';
-import { isSelectQuery, queryBaseObject } from '../plan/index.ts';
+import { isSelectQuery, queryBaseObject } from './query-text.ts';
 
 export const PIPELINE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 export const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -1,14 +1,8 @@
 // Warehouse names for Zuora objects and CSV headers. Everything returned is a safe, unquoted-able identifier.
 
-const MAX_IDENTIFIER = 63;
+import { snakeCase } from '../config/index.ts';
 
-/** InvoiceItem -> invoice_item, MRR -> mrr, AccountType__c -> account_type__c. */
-export function snakeCase(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .toLowerCase();
-}
+const MAX_IDENTIFIER = 63;
 
 /** FNV-1a, enough to keep two long names apart after truncation. */
 function shortHash(text: string): string {
