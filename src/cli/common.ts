@@ -105,6 +105,7 @@ export function zuoraClientFor(pipeline: PipelineConfig, logger: Logger, signal:
     clientId: pipeline.source.clientId,
     clientSecret: pipeline.source.clientSecret,
     ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
+    download: { minBytesPerSecond: pipeline.source.minDownloadSpeed * 1024 },
     logger,
     ...(signal ? { signal } : {}),
     ...(poll ? { poll } : {}),

@@ -138,6 +138,9 @@ type RawSource = NonNullable<RawConfig['source']>;
 
 const CREDENTIAL_VARIABLES = { clientId: 'ZUORA_CLIENT_ID', clientSecret: 'ZUORA_CLIENT_SECRET' } as const;
 
+/** source.minDownloadSpeed when not set, KiB/s (the Zuora client's own default). */
+export const DEFAULT_MIN_DOWNLOAD_SPEED = 64;
+
 /** Merges the top-level source with a pipeline's; checks what only the merged result can tell. */
 function mergeSource(
   raw: RawConfig,
@@ -164,6 +167,7 @@ function mergeSource(
     clientSecret: pick('clientSecret') ?? '',
     dataCenter: pick('dataCenter') ?? 'us',
     entityId: pick('entityId') || undefined,
+    minDownloadSpeed: pick('minDownloadSpeed') ?? DEFAULT_MIN_DOWNLOAD_SPEED,
   };
   registerSecret(source.clientSecret);
   if (baseUrl === undefined) {

@@ -9,7 +9,7 @@ import { pipelineFrom, type SyncWorld } from '../sync/helpers.ts';
 export function yamlFor(opts: { name: string; project: string; schedule: string }): string {
   return `
 source:
-  baseUrl: http://placeholder
+  baseUrl: https://placeholder
   clientId: id
   clientSecret: secret
 warehouse:
