@@ -27,6 +27,8 @@ const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_MAX_ATTEMPTS = 3;
 /** After the grace period, how long cut-off runs get to unwind before stop() gives up on them. */
 const UNWIND_MS = 10_000;
+/** How long aborted runs get to unwind on their own before their connections are ended. */
+const ABORT_SETTLE_MS = 2_000;
 
 interface ActiveRun {
   slot: ClaimedSlot;
@@ -155,8 +157,13 @@ export class Scheduler {
       if (entry.heartbeat) clearInterval(entry.heartbeat);
       entry.controller.abort(new InterruptedError(`stopped: the grace period of ${Math.round(graceMs / 1000)} s ran out`));
     }
-    await this.terminateBackends();
-    const settled = await settlesWithin([...this.inflight], UNWIND_MS);
+    // A run waiting on Zuora unwinds at once and records itself as interrupted; only a run stuck in a long
+    // statement needs its connections ended (which also costs it that record: the next run resumes it).
+    let settled = await settlesWithin([...this.inflight], ABORT_SETTLE_MS);
+    if (!settled) {
+      await this.terminateBackends();
+      settled = await settlesWithin([...this.inflight], UNWIND_MS);
+    }
     return { abandoned, unsettled: settled ? [] : this.running };
   }
 

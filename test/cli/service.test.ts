@@ -190,7 +190,7 @@ pipelines:
     const schedule = launch(['schedule', '--config', config, '--port', '0', '--grace', '60'], env);
     launched.push(schedule);
     try {
-      const base = await until('the status server', () => /serving \/healthz and \/metrics on (http:\/\/\S+)/.exec(schedule.output())?.[1], 60_000, schedule.output);
+      const base = await until('the status server', () => /\/healthz and \/metrics on (http:\/\/\S+)/.exec(schedule.output())?.[1], 60_000, schedule.output);
       const statusUrl = base.replace('0.0.0.0', '127.0.0.1');
       await until('/healthz 200', async () => (await healthz(statusUrl)) === 200 || undefined, 30_000, schedule.output);
 
@@ -257,7 +257,7 @@ pipelines:
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as HistoryRow);
-    expect(runs.some((r) => r.status === 'running')).toBe(false);
+    expect(runs.some((r) => r.status === 'running'), JSON.stringify(runs) + schedule.output()).toBe(false);
     expect(runs[0]).toMatchObject({ kind: 'scheduled' });
     expect(runs[0]!.status).not.toBe('succeeded');
   }, 240_000);

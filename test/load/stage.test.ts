@@ -164,7 +164,7 @@ describe('stageFile failures', () => {
           throw refusal;
         },
       }),
-    ).rejects.toBe(refusal);
+    ).rejects.toMatchObject({ code: 'WAREHOUSE', cause: refusal });
     const files = await pool.query('SELECT file, rows FROM staged_files ORDER BY file');
     expect(files.rows).toEqual([{ file: 'ok', rows: 1 }]);
     expect(await count(ok)).toBe(1);
