@@ -39,6 +39,25 @@ export function connectionTarget(url: string): ConnectionTarget {
   };
 }
 
+/**
+ * 'ok', or 'unreachable' when a trivial query fails, for health endpoints: whoever polls /healthz learns that the
+ * warehouse is down, never its host names, user names or server messages. The reason goes to the log, once per
+ * distinct reason (an orchestrator polls every few seconds).
+ */
+export async function probeWarehouse(pool: pg.Pool, logger: Logger): Promise<'ok' | 'unreachable'> {
+  try {
+    await pool.query('SELECT 1');
+    lastProbeFailure = undefined;
+    return 'ok';
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (reason !== lastProbeFailure) logger.warn(`health check: the warehouse does not answer: ${reason}`);
+    lastProbeFailure = reason;
+    return 'unreachable';
+  }
+}
+let lastProbeFailure: string | undefined;
+
 /** The URL with its password replaced by `***`. */
 export function redactUrl(url: string): string {
   try {

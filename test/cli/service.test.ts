@@ -191,7 +191,8 @@ pipelines:
     launched.push(schedule);
     try {
       const base = await until('the status server', () => /\/healthz and \/metrics on (http:\/\/\S+)/.exec(schedule.output())?.[1], 60_000, schedule.output);
-      const statusUrl = base.replace('0.0.0.0', '127.0.0.1');
+      expect(base, 'schedule listens on loopback unless --host says otherwise').toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const statusUrl = base;
       await until('/healthz 200', async () => (await healthz(statusUrl)) === 200 || undefined, 30_000, schedule.output);
 
       const query = await aquasync(['query', 'select 1 as one'], env);

@@ -59,7 +59,7 @@ describe('parseConfig', () => {
         startDate: new Date('2000-01-01T00:00:00Z'),
         jobTimeout: 10_800,
         concurrency: 4,
-        source: { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'us', entityId: 'optional' },
+        source: { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'us', entityId: 'optional', minDownloadSpeed: 64 },
         objects: [
           {
             name: 'Account',
@@ -145,7 +145,14 @@ describe('parseConfig', () => {
       base.replace('objects:', 'source:\n      dataCenter: eu\n      entityId: e1\n    objects:'),
       {},
       (c) => c.pipelines[0]?.source,
-      { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'eu', entityId: 'e1' },
+      { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'eu', entityId: 'e1', minDownloadSpeed: 64 },
+    ],
+    [
+      'minDownloadSpeed per pipeline',
+      base.replace('objects:', 'source:\n      minDownloadSpeed: 8\n    objects:'),
+      {},
+      (c) => c.pipelines[0]?.source.minDownloadSpeed,
+      8,
     ],
     [
       'type overrides normalised',
