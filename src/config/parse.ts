@@ -286,7 +286,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const interpolation = interpolateDocument(doc, env, positions);
   if (interpolation.length > 0) fail(file, interpolation);
 
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // The yaml library refuses to expand aliases past a budget (an "alias bomb": a few lines that expand to
+    // billions of nodes) by throwing a ReferenceError; that is a problem of the file, not a crash.
+    data = doc.toJS();
+  } catch (error) {
+    fail(file, [{ line: 1, message: `YAML: ${error instanceof Error ? error.message : String(error)} (too many *alias references expand to too much data)` }]);
+  }
   if (data === null || data === undefined) {
     fail(file, [{ line: 1, message: 'the file is empty: it needs at least a pipelines: list' }]);
   }
