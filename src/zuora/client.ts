@@ -23,6 +23,7 @@ import {
   type ErrorContext,
 } from '../errors.ts';
 import { redact, registerSecret, silentLogger, type Logger } from '../log.ts';
+import { outsideText } from '../text.ts';
 import { isDescribeDocument, parseDescribeXml } from './describe-xml.ts';
 import { describeNetworkError } from './network-error.ts';
 import {
@@ -142,8 +143,7 @@ function isOk(status: number): boolean {
 }
 
 function snippet(text: string, max = 300): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return redact(flat.length > max ? `${flat.slice(0, max)}…` : flat);
+  return redact(outsideText(text.replace(/\s+/g, ' ').trim(), max));
 }
 
 function tryJson(text: string): unknown {
