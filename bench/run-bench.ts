@@ -18,7 +18,7 @@ import { decodeResultFile, readCsvHeader } from '../src/decode/index.ts';
 import { startEmulator, type Emulator, type JobSummary } from '../src/emulator/index.ts';
 import { applyStaged, DELETED_COLUMN as WAREHOUSE_DELETED_COLUMN, ensureTable, STAGE_SCHEMA } from '../src/load/index.ts';
 import { silentLogger } from '../src/log.ts';
-import { DELETED_COLUMN, planTable, type TableSpec } from '../src/plan/index.ts';
+import { planTable, ZUORA_DELETED_COLUMN, type TableSpec } from '../src/plan/index.ts';
 import { ZuoraClient, type ObjectDescription } from '../src/zuora/index.ts';
 import type { BenchOptions, Measurement, Variant } from './report.ts';
 
@@ -274,7 +274,7 @@ async function prepare(run: Run, emulator: Emulator, options: BenchRunOptions, f
   });
   const token = ((await tokenRes.json()) as { access_token: string }).access_token;
   const spec = (schema: string): TableSpec =>
-    planTable({ schema, object, header, deletedColumn: DELETED_COLUMN, describe: (name) => described.get(name.toLowerCase()) });
+    planTable({ schema, object, header, deletedColumn: ZUORA_DELETED_COLUMN, describe: (name) => described.get(name.toLowerCase()) });
   return { client, pipeline, spec, token };
 }
 

@@ -59,10 +59,11 @@ const statements = [
   )`,
   sql`CREATE INDEX rejected_rows_open_idx ON aquasync.rejected_rows (pipeline, table_name) WHERE resolved_at IS NULL`,
   // Postgres 16 has pg_input_is_valid; on 15 the quarantine asks this function (only after a merge failed).
+  // No backslashes in this SQL: the sql tag cooks them away (a broken regex here made every exact test false).
   sql`CREATE OR REPLACE FUNCTION aquasync.input_is_valid(value text, type text) RETURNS boolean
     LANGUAGE plpgsql STABLE AS $fn$
     BEGIN
-      IF type !~ '^[a-z0-9_ (),.]+(\[\])?$' THEN
+      IF type !~ '^[a-z0-9_ (),.]+([[][]])?$' THEN
         RAISE EXCEPTION 'aquasync.input_is_valid: % is not a type name', quote_literal(type);
       END IF;
       EXECUTE format('SELECT %L::%s', value, type);

@@ -179,37 +179,46 @@ pipeline's watermark and never overwrites a newer row; a re-run skips windows al
   },
   verify: {
     summary: 'compare row counts per UpdatedDate day with Zuora (Data Query)',
-    usage: `aquasync verify [--config FILE] [--pipeline NAME] [--object NAME ...] [--since ISO]
+    usage: `aquasync verify [--config FILE] [--pipeline NAME] [--object NAME ...] [--since ISO] [--json]
 
-For each object, counts rows per UpdatedDate day in Zuora (one Data Query per object) and in the warehouse,
-prints the differences and exits non-zero when anything differs.`,
+For each object, counts rows per UpdatedDate day in Zuora (one Data Query per object) and in the warehouse, up to
+the watermark. Differences that Zuora's changes since the watermark explain are reported as pending (the next
+sync brings them); for the rest it names the days and Ids and exits non-zero.
+
+      --json   print one JSON object with the same fields as the table (and the Ids per day)`,
     options: {
       ...configOption,
       pipeline: { type: 'string', short: 'p' },
       object: { type: 'string', multiple: true },
       since: { type: 'string' },
+      json: { type: 'boolean' },
     },
     run: async (args, ctx) => (await import('./verify.ts')).verifyCommand(args.values, ctx),
   },
   reconcile: {
     summary: 'compare the full set of Ids with Zuora; --apply repairs the differences',
-    usage: `aquasync reconcile [--config FILE] [--pipeline NAME] [--object NAME ...] [--apply]
+    usage: `aquasync reconcile [--config FILE] [--pipeline NAME] [--object NAME ...] [--apply] [--json]
 
 Compares every Id in Zuora (Data Query, paged) with the warehouse's live Ids. Reports rows missing from the
-warehouse and rows that no longer exist in Zuora; with --apply, marks the latter deleted and re-pulls the former.`,
+warehouse and rows that no longer exist in Zuora; with --apply, marks the latter deleted and re-pulls the former
+(under the pipeline's sync and backfill locks). Rows Zuora changed since the watermark are pending, not repaired.
+
+      --json   print one JSON object with the same fields as the table (and sample Ids)`,
     options: {
       ...configOption,
       pipeline: { type: 'string', short: 'p' },
       object: { type: 'string', multiple: true },
       apply: { type: 'boolean' },
+      json: { type: 'boolean' },
     },
     run: async (args, ctx) => (await import('./reconcile.ts')).reconcileCommand(args.values, ctx),
   },
   emulator: {
     summary: 'serve the local AQuA emulator (a stand-in for Zuora)',
-    usage: `aquasync emulator [--port N] [--seed N] [--rows N] [--client-id ID --client-secret SECRET]
+    usage: `aquasync emulator [--port N] [--rows N] [--partner NAME ...] [--state FILE] [--job-time MS] [--fault SPEC ...]
 
-Starts the AQuA emulator on 127.0.0.1 and serves until SIGINT/SIGTERM. Prints its URL and credentials.`,
+Starts the AQuA emulator on 127.0.0.1 and serves until SIGINT/SIGTERM. Prints its URL, credentials, the partners
+it accepts and a curl walkthrough. \`aquasync emulator --help\` lists every option.`,
     options: {},
     allowPositionals: true,
     run: async () => {

@@ -43,14 +43,48 @@ export async function reconcileCommand(values: Record<string, unknown>, ctx: Com
     await sources?.close();
     await warehouse.close();
   }
-  printReconcile(results, apply, ctx);
+  printReconcile(results, apply, ctx, values.json === true);
   if (stop.signal.aborted) return EXIT.interrupted;
   if (results.some((r) => r.error !== undefined)) return EXIT.failed;
   // Without --apply, any difference fails; with it, only what could not be repaired does.
   return apply || results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
 
-function printReconcile(results: ReconcileObjectResult[], apply: boolean, ctx: CommandContext): void {
+/** The fields of the table, per object, as JSON (`--json`). */
+export function reconcileJson(results: ReconcileObjectResult[], apply: boolean): unknown {
+  return {
+    ok: results.every((r) => r.error === undefined && (apply || r.ok)),
+    applied: apply,
+    objects: results.map((r) => ({
+      pipeline: r.pipeline,
+      object: r.object,
+      table: r.table,
+      result: verdict(r, apply),
+      ok: r.ok,
+      zuoraRows: r.zuoraRows,
+      warehouseRows: r.warehouseRows,
+      missing: r.missing,
+      goneFromZuora: r.extra,
+      staleJoins: r.stale,
+      pending: r.pending,
+      markedDeleted: apply ? r.markedDeleted : null,
+      repulled: apply ? r.rowsRepulled : null,
+      repull: r.repull.map((p) => ({ ...p, since: p.since.toISOString(), until: p.until.toISOString() })),
+      samples: r.samples,
+      error: r.error ?? null,
+    })),
+  };
+}
+
+function verdict(r: ReconcileObjectResult, apply: boolean): string {
+  return r.error ? 'ERROR' : r.ok ? 'ok' : apply ? 'repaired' : 'DIFFERS';
+}
+
+function printReconcile(results: ReconcileObjectResult[], apply: boolean, ctx: CommandContext, json: boolean): void {
+  if (json) {
+    ctx.print(JSON.stringify(reconcileJson(results, apply), null, 2));
+    return;
+  }
   if (ctx.logFormat === 'json') {
     for (const r of results) {
       ctx.logger.info('reconciled', {
@@ -70,17 +104,18 @@ function printReconcile(results: ReconcileObjectResult[], apply: boolean, ctx: C
     }
     return;
   }
-  const headers = ['pipeline', 'object', 'result', 'Ids in Zuora', 'live in warehouse', 'missing', 'gone from Zuora', 'stale joins'];
+  const headers = ['pipeline', 'object', 'result', 'Ids in Zuora', 'live in warehouse', 'missing', 'gone from Zuora', 'stale joins', 'pending'];
   if (apply) headers.push('marked deleted', 're-pulled');
   const rows = results.map((r) => [
     r.pipeline,
     r.object,
-    r.error ? 'ERROR' : r.ok ? 'ok' : apply ? 'repaired' : 'DIFFERS',
+    verdict(r, apply),
     formatCount(r.zuoraRows),
     formatCount(r.warehouseRows),
     r.missing ? formatCount(r.missing) : '',
     r.extra ? formatCount(r.extra) : '',
     r.stale ? formatCount(r.stale) : '',
+    r.pending ? formatCount(r.pending) : '',
     ...(apply ? [r.markedDeleted ? formatCount(r.markedDeleted) : '', r.rowsRepulled ? formatCount(r.rowsRepulled) : ''] : []),
   ]);
   ctx.print('');
@@ -90,7 +125,7 @@ function printReconcile(results: ReconcileObjectResult[], apply: boolean, ctx: C
       r.samples.missing.length ? `missing e.g. ${r.samples.missing.slice(0, 5).join(', ')}` : '',
       r.samples.extra.length ? `gone from Zuora e.g. ${r.samples.extra.slice(0, 5).join(', ')}` : '',
       r.samples.stale.length ? `stale e.g. ${r.samples.stale.slice(0, 5).join(', ')}` : '',
-      r.pending ? `${formatCount(r.pending)} newer row(s) not compared (the next sync loads them)` : '',
+      r.pending ? `${formatCount(r.pending)} row(s) Zuora changed since the watermark are pending (the next sync brings them)` : '',
       ...r.repull.map((p) => `re-pull ${p.since.toISOString()} .. ${p.until.toISOString()}: ${p.status}, ${p.rows} row(s) (run ${p.runId ?? '-'})`),
       r.error ? `error: ${r.error}` : '',
     ].filter(Boolean);

@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { Scheduler, startStatusServer, type StatusServer } from '../scheduler/index.ts';
-import { runPipeline } from '../sync/index.ts';
+import { runBackfill, runPipeline } from '../sync/index.ts';
+import { runScheduledVerification } from '../verify/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { parseHost } from './listen.ts';
 import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources, zuoraClientFor } from './common.ts';
+import { clientsFor } from './verify.ts';
 
 export const DEFAULT_GRACE_SECONDS = 30;
 export const DEFAULT_LEASE_SECONDS = 60;
@@ -93,6 +95,16 @@ export async function scheduleCommand(values: Record<string, unknown>, ctx: Comm
         const client = zuoraClientFor(pipeline, log.child({ pipeline: pipeline.name }), signal);
         const poll = pollBoundsFor(pipeline.source.baseUrl);
         return runPipeline({ warehouse, client, schema, jobBudget }, pipeline, { kind: 'scheduled', logger: log, signal, tempDir, ...(poll ? { poll } : {}) });
+      },
+      verify: (pipeline, { signal }) => {
+        const { client, dataQuery } = clientsFor(pipeline, log, signal);
+        const poll = pollBoundsFor(pipeline.source.baseUrl);
+        return runScheduledVerification({ warehouse, client, dataQuery, schema, logger: log }, pipeline, {
+          backfill: runBackfill,
+          tempDir,
+          signal,
+          ...(poll ? { poll } : {}),
+        });
       },
     });
     if (port !== undefined) {

@@ -1,6 +1,6 @@
 // `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
 import { tableRowCounts } from '../load/index.ts';
-import { lastRunOfKind, openQuarantine, owedSnapshots, pipelineStatus } from '../state/index.ts';
+import { lastRunOfKind, lastVerifications, openQuarantine, owedSnapshots, pipelineStatus, type LastVerification } from '../state/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { openMigratedWarehouse, readConfig } from './common.ts';
 import { psqlLine } from './db.ts';
@@ -22,7 +22,9 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
       const lastBackfill = await lastRunOfKind(warehouse.db, pipeline.name, 'backfill');
       const quarantine = (await openQuarantine(warehouse.db, [pipeline.name])).get(pipeline.name) ?? { open: 0, lastSeenAt: undefined };
       const snapshotsOwed = await owedSnapshots(warehouse.db, pipeline.name);
-      pipelines.push({ name: pipeline.name, ...status, lastBackfill, quarantine, snapshotsOwed, tables });
+      const verifications = await lastVerifications(warehouse.db, [pipeline.name]);
+      const lastVerification = summariseVerification(verifications);
+      pipelines.push({ name: pipeline.name, ...status, lastBackfill, lastVerification, verifications, quarantine, snapshotsOwed, tables });
     }
     // The embedded server has a random password in a mode-0600 file: point at the file, never print the password.
     const embedded = warehouse.embedded;
@@ -54,6 +56,14 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
           `  backfill:   #${backfill.id} ${backfill.status} at ${backfill.startedAt.toISOString()}, ${formatCount(Number(backfill.rowsWritten))} row(s)${backfill.errorMessage ? ` — ${backfill.errorMessage}` : ''}`,
         );
       }
+      const v = p.lastVerification;
+      ctx.print(
+        v
+          ? `  verified:   ${v.at.toISOString()} (${v.trigger}): ${v.result}` +
+              (v.rowsPending ? `; ${formatCount(v.rowsPending)} pending` : '') +
+              (v.result === 'ok' ? '' : ` — see ${aquasyncCommand()} verify --pipeline ${p.name}`)
+          : `  verified:   never (run ${aquasyncCommand()} verify, or set verify.schedule)`,
+      );
       ctx.print(
         p.inflightJob
           ? `  in flight:  Zuora job ${p.inflightJob.zuoraJobId ?? '(submitting)'} (${p.inflightJob.status}); the next run resumes it`
@@ -82,4 +92,27 @@ export async function statusCommand(values: Record<string, unknown>, ctx: Comman
   } finally {
     await warehouse.close();
   }
+}
+
+/** One line's worth of the last verification of each object: when the newest was, and the combined result. */
+export function summariseVerification(
+  last: LastVerification[],
+): { at: Date; trigger: string; result: string; ok: boolean; rowsMissing: number; rowsExtra: number; rowsPending: number } | undefined {
+  if (last.length === 0) return undefined;
+  const newest = last.reduce((a, b) => (b.checkedAt > a.checkedAt ? b : a));
+  const sum = (pick: (v: LastVerification) => number): number => last.reduce((n, v) => n + pick(v), 0);
+  const failed = last.filter((v) => v.error !== undefined);
+  const rowsMissing = sum((v) => v.rowsMissing);
+  const rowsExtra = sum((v) => v.rowsExtra);
+  const ok = last.every((v) => v.ok);
+  const result = ok
+    ? 'ok'
+    : [
+        rowsMissing ? `${formatCount(rowsMissing)} row(s) missing` : '',
+        rowsExtra ? `${formatCount(rowsExtra)} row(s) extra` : '',
+        failed.length ? `check failed for ${failed.map((v) => v.object).join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ') || 'DIFFERS';
+  return { at: newest.checkedAt, trigger: newest.trigger, result, ok, rowsMissing, rowsExtra, rowsPending: sum((v) => v.rowsPending) };
 }

@@ -63,12 +63,46 @@ export async function verifyCommand(values: Record<string, unknown>, ctx: Comman
     await sources?.close();
     await warehouse.close();
   }
-  printVerify(results, ctx);
+  printVerify(results, ctx, values.json === true);
   if (stop.signal.aborted) return EXIT.interrupted;
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
 
-function printVerify(results: VerifyObjectResult[], ctx: CommandContext): void {
+/** The fields of the table, per object, as JSON (`--json`). */
+export function verifyJson(results: VerifyObjectResult[]): unknown {
+  return {
+    ok: results.every((r) => r.ok),
+    objects: results.map((r) => ({
+      pipeline: r.pipeline,
+      object: r.object,
+      table: r.table,
+      result: verdict(r),
+      ok: r.ok,
+      daysChecked: r.totalsOnly ? null : r.daysChecked,
+      daysMatching: r.totalsOnly ? null : r.daysMatching,
+      totalsOnly: r.totalsOnly,
+      rowsMissing: r.rowsMissing,
+      rowsExtra: r.rowsExtra,
+      rowsPending: r.rowsPending,
+      worstDay: r.worstDay ?? null,
+      since: r.since?.toISOString() ?? null,
+      until: r.until?.toISOString() ?? null,
+      days: r.days,
+      samples: r.samples,
+      error: r.error ?? null,
+    })),
+  };
+}
+
+function verdict(r: VerifyObjectResult): string {
+  return r.error ? 'ERROR' : r.ok ? 'ok' : 'DIFFERS';
+}
+
+function printVerify(results: VerifyObjectResult[], ctx: CommandContext, json: boolean): void {
+  if (json) {
+    ctx.print(JSON.stringify(verifyJson(results), null, 2));
+    return;
+  }
   if (ctx.logFormat === 'json') {
     for (const r of results) {
       ctx.logger.info('verified', {
@@ -79,6 +113,7 @@ function printVerify(results: VerifyObjectResult[], ctx: CommandContext): void {
         daysMatching: r.daysMatching,
         rowsMissing: r.rowsMissing,
         rowsExtra: r.rowsExtra,
+        rowsPending: r.rowsPending,
         worstDay: r.worstDay?.day,
         until: r.until?.toISOString(),
         error: r.error,
@@ -89,21 +124,37 @@ function printVerify(results: VerifyObjectResult[], ctx: CommandContext): void {
   const rows = results.map((r) => [
     r.pipeline,
     r.object,
-    r.error ? 'ERROR' : r.ok ? 'ok' : 'DIFFERS',
+    verdict(r),
     r.totalsOnly ? 'totals' : formatCount(r.daysChecked),
     r.totalsOnly ? '' : formatCount(r.daysMatching),
     r.rowsMissing ? formatCount(r.rowsMissing) : '',
     r.rowsExtra ? formatCount(r.rowsExtra) : '',
+    r.rowsPending ? formatCount(r.rowsPending) : '',
     r.worstDay ? `${r.worstDay.day} (zuora ${r.worstDay.zuora}, warehouse ${r.worstDay.warehouse})` : '',
   ]);
   ctx.print('');
-  ctx.print(formatTable(['pipeline', 'object', 'result', 'days checked', 'days matching', 'rows missing', 'rows extra', 'worst day (UTC)'], rows));
+  ctx.print(
+    formatTable(['pipeline', 'object', 'result', 'days checked', 'days matching', 'rows missing', 'rows extra', 'rows pending', 'worst day (UTC)'], rows),
+  );
+  for (const r of results) {
+    const lines = r.days.slice(0, 10).map((d) => {
+      const ids = [
+        d.missing ? `${d.missing} missing${d.missingIds.length ? ` (e.g. ${d.missingIds.slice(0, 5).join(', ')})` : ''}` : '',
+        d.extra ? `${d.extra} extra${d.extraIds.length ? ` (e.g. ${d.extraIds.slice(0, 5).join(', ')})` : ''}` : '',
+      ].filter(Boolean);
+      return `${d.day}: ${ids.join(', ')}${d.drilled ? '' : ' (judged by counts)'}`;
+    });
+    if (r.days.length > 10) lines.push(`... and ${r.days.length - 10} more day(s)`);
+    if (lines.length) ctx.print(`\n${r.pipeline}/${r.object}:\n  ${lines.join('\n  ')}`);
+  }
   const bad = results.filter((r) => !r.ok);
+  const pending = results.reduce((n, r) => n + r.rowsPending, 0);
   const until = results.find((r) => r.until)?.until;
   ctx.print(
     `\n${results.length - bad.length} of ${results.length} object(s) match Zuora` +
       (until ? ` for rows updated before the watermark ${until.toISOString()}` : '') +
-      (bad.length ? `; run \`aquasync reconcile\` to see which rows differ` : ''),
+      (pending ? `; ${formatCount(pending)} row(s) Zuora changed since are pending (the next sync brings them)` : '') +
+      (bad.length ? `; run \`aquasync reconcile\` to see every differing Id` : ''),
   );
   for (const r of results) if (r.error) ctx.print(`  ${r.pipeline}/${r.object}: ${r.error}`);
 }

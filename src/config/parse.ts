@@ -266,6 +266,7 @@ function buildConfig(raw: RawConfig, data: unknown, file: string, positions: Pos
       concurrency: pipeline.concurrency,
       objects,
       source: mergeSource(raw, index, data, positions, problems),
+      verify: pipeline.verify === undefined ? undefined : { schedule: pipeline.verify.schedule.trim(), reconcile: pipeline.verify.reconcile },
     };
   });
   if (problems.length > 0) fail(file, problems);

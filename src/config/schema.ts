@@ -203,6 +203,17 @@ export const objectSchema = z
     }
   });
 
+export const verifySchema = z.strictObject({
+  schedule: z
+    .string({ error: 'verify.schedule must be a cron expression string' })
+    .refine(isCron, { error: 'verify.schedule is not a valid cron expression (e.g. "0 6 * * 0")' })
+    .describe('cron expression (read in the pipeline timezone) on which aquasync schedule verifies the pipeline against Zuora'),
+  reconcile: z
+    .enum(['report', 'apply'], { error: 'verify.reconcile must be report or apply' })
+    .default('report')
+    .describe('when the verification finds rows missing or extra: report (compare every Id and record which) or apply (also repair them, then verify again)'),
+});
+
 export const pipelineSchema = z.strictObject({
   name: z
     .string({ error: 'pipeline name must be a string' })
@@ -253,6 +264,9 @@ export const pipelineSchema = z.strictObject({
     .min(1, { error: 'a pipeline needs at least one object' })
     .describe('the Zuora objects this pipeline exports, one query each in one AQuA job'),
   source: sourceSchema.optional().describe("overrides of the top-level source: for this pipeline"),
+  verify: verifySchema
+    .optional()
+    .describe('scheduled self-verification: aquasync schedule compares the warehouse with Zuora on this schedule (results in aquasync.verifications and /metrics)'),
 });
 
 export const configSchema = z.strictObject({
@@ -284,5 +298,6 @@ export function allowedKeysAt(path: readonly PropertyKey[]): string[] {
   if (last === 'warehouse') return ['schema'];
   if (last === 'objects') return Object.keys(objectSchema.shape);
   if (last === 'pipelines') return Object.keys(pipelineSchema.shape);
+  if (last === 'verify') return Object.keys(verifySchema.shape);
   return [];
 }

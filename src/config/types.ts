@@ -55,6 +55,15 @@ export interface PipelineConfig {
   objects: ObjectConfig[];
   /** The `source:` defaults merged with this pipeline's overrides. */
   source: SourceConfig;
+  /** Scheduled self-verification (`verify:`), run by `aquasync schedule`; undefined when not configured. */
+  verify?: VerifyConfig | undefined;
+}
+
+export interface VerifyConfig {
+  /** Cron expression, read in the pipeline's timezone. */
+  schedule: string;
+  /** What to do about rows found missing or extra: report them by Id, or also repair them and verify again. */
+  reconcile: 'report' | 'apply';
 }
 
 export interface WarehouseConfig {

@@ -1,5 +1,5 @@
 // Schema migrations for the aquasync state schema, compiled into the code (no folder scan at run time: kysely's
-// FileMigrationProvider cannot import .ts files under vitest on Node 20, ecosystem §4).
+// FileMigrationProvider cannot import .ts files under vitest on Node 20, docs/design/libraries.md#migrations).
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { WarehouseError } from '../errors.ts';

@@ -5,7 +5,7 @@ import { WarehouseError } from '../errors.ts';
 import type { StateDatabase } from '../state/types.ts';
 
 /**
- * A Kysely instance whose every query runs on `client` (ecosystem §1d, pattern 3). It never ends the client:
+ * A Kysely instance whose every query runs on `client` (docs/design/libraries.md#transactions). It never ends the client:
  * whoever took it from the pool releases it.
  */
 export function kyselyForClient<DB = StateDatabase>(client: pg.PoolClient): Kysely<DB> {

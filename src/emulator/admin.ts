@@ -18,6 +18,53 @@ function values(body: unknown): Record<string, Value> {
   return v as Record<string, Value>;
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function loopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return LOOPBACK_HOSTS.has(h) || /^127(?:\.\d{1,3}){3}$/.test(h) || h.endsWith('.localhost');
+}
+
+/** Host without its port; undefined when the header is missing or not host[:port]. */
+function hostOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+)(?::\d+)?$/.exec(header.trim());
+  return m?.[1];
+}
+
+/**
+ * Why a request may not use the admin API, or undefined when it may. The admin API changes the emulator's data,
+ * so a web page open in the developer's browser must not reach it: a cross-site "simple" request (form or
+ * `text/plain` fetch) is refused by the content type rule, a DNS-rebinding page by the Host rule, and no CORS
+ * header is ever sent, so browsers block the preflight of anything else.
+ */
+export function adminRefusal(method: string, req: IncomingMessage): { status: number; error: string } | undefined {
+  const host = hostOf(req.headers.host);
+  if (host === undefined || !loopbackHost(host)) {
+    return { status: 403, error: `the admin API answers only requests addressed to a loopback host, not Host: ${JSON.stringify(req.headers.host ?? '')}` };
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | undefined;
+    try {
+      originHost = new URL(origin).hostname;
+    } catch {
+      originHost = undefined;
+    }
+    if (originHost === undefined || !loopbackHost(originHost)) {
+      return { status: 403, error: `the admin API refuses cross-origin requests (Origin: ${JSON.stringify(origin)})` };
+    }
+  }
+  if (method === 'OPTIONS') return { status: 405, error: 'the admin API does not allow cross-origin requests (no CORS)' };
+  if (method !== 'GET' && method !== 'HEAD') {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/json') {
+      return { status: 415, error: `admin changes need Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}` };
+    }
+  }
+  return undefined;
+}
+
 /**
  * Routes: GET|POST /__admin/clock ({set} or {advance}), GET|POST /__admin/rows/{object}, PATCH|DELETE
  * /__admin/rows/{object}/{id}, POST|DELETE /__admin/faults, GET|DELETE /__admin/requests, GET /__admin/jobs,
@@ -28,9 +75,11 @@ export function handleAdmin(
   method: string,
   path: string,
   body: unknown,
-  _req: IncomingMessage,
+  req: IncomingMessage,
   res: ServerResponse,
 ): void {
+  const refused = adminRefusal(method, req);
+  if (refused !== undefined) return send(res, refused.status, { error: refused.error });
   try {
     const parts = path.split('/').slice(2).map(decodeURIComponent);
     const [what, object, id] = parts;
@@ -98,10 +147,12 @@ export interface RemoteEmulatorAdmin {
 
 export function connectAdmin(baseUrl: string): RemoteEmulatorAdmin {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    // Every change is sent as JSON (an empty object when it has no body): the admin API refuses other types.
+    const change = method !== 'GET';
     const res = await fetch(`${baseUrl.replace(/\/$/, '')}/__admin/${path}`, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: change ? { 'Content-Type': 'application/json' } : {},
+      ...(change ? { body: JSON.stringify(body ?? {}) } : {}),
     });
     const json = (await res.json()) as T & { error?: string };
     if (!res.ok) throw new Error(`emulator admin ${method} ${path} failed (HTTP ${res.status}): ${json.error ?? ''}`);

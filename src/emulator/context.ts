@@ -28,6 +28,9 @@ export interface ResolvedOptions {
   readings: ZuoraReadings;
 }
 
+/** Partners accepted when none are configured: aquasync's own, and the one Zuora's documentation examples use. */
+export const DEFAULT_PARTNERS: readonly string[] = ['aquasync', 'salesforce'];
+
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 function randomText(length: number): string {
@@ -71,7 +74,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     dataCenter,
     dataCenterZone: dataCenter === 'us' ? 'America/Los_Angeles' : 'UTC',
     tenantZone: options.tenantZone ?? 'America/Los_Angeles',
-    partners: options.partners ?? ['aquasync', 'salesforce'],
+    partners: options.partners ?? [...DEFAULT_PARTNERS],
     segmentation: options.segmentation ?? true,
     segmentSize: positive('segmentSize', options.segmentSize, 500_000),
     timing: {

@@ -215,7 +215,8 @@ function coerceLiteral(f: FieldDef, c: Condition, zone: string): Value {
     case 'datetime': {
       if (typeof c.literal === 'number') return c.literal;
       const text = String(c.literal);
-      const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
+      // Trino takes a zone suffix as an offset or as `UTC` (what Python's `%Z` prints for a UTC datetime).
+      const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?$/i.exec(text);
       if (m === null) throw new SqlError(`Value cannot be cast to timestamp: ${text}`);
       const wall = `${m[1]} ${m[2] ?? '00:00:00'}`;
       if (m[3] === undefined) {
@@ -223,7 +224,7 @@ function coerceLiteral(f: FieldDef, c: Condition, zone: string): Value {
         if (t === undefined) throw new SqlError(`Value cannot be cast to timestamp: ${text}`);
         return t;
       }
-      const offset = m[3] === 'Z' ? 'Z' : m[3].replace(/^([+-]\d{2}):?(\d{2})$/, '$1:$2');
+      const offset = /^(?:z|utc)$/i.test(m[3]) ? 'Z' : m[3].replace(/^([+-]\d{2}):?(\d{2})$/, '$1:$2');
       const t = Date.parse(`${m[1]}T${m[2] ?? '00:00:00'}${offset}`);
       if (Number.isNaN(t)) throw new SqlError(`Value cannot be cast to timestamp: ${text}`);
       return t;

@@ -8,6 +8,7 @@ import type { Snapshot, Tenant, Value } from './model.ts';
 import type { Clock, ResolvedOptions } from './context.ts';
 import { hexId } from './context.ts';
 import { executeSql, parseSql, SqlError } from './data-query-sql.ts';
+import { catalogueStatement } from './data-query-meta.ts';
 import type { OutputField, SqlResult } from './data-query-sql.ts';
 import type { Reply, FileBody } from './jobs.ts';
 import { formatIsoInZone, formatWallTime } from './time.ts';
@@ -150,6 +151,8 @@ export class DataQueryService {
     const snapshot = this.snapshots.get(job.id) ?? this.tenant.snapshot(job.startedAt ?? this.clock.now());
     this.snapshots.set(job.id, snapshot);
     const zone = this.options.tenantZone;
+    const catalogue = catalogueStatement(job.query, this.tenant);
+    if (catalogue !== undefined) return catalogue;
     return executeSql(parseSql(job.query), this.tenant, snapshot, {
       readDeleted: job.readDeleted,
       zone,

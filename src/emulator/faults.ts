@@ -9,6 +9,8 @@ interface ArmedFault {
   id: string;
   fault: Fault;
   remaining: number;
+  /** Matches seen so far (for `every`). */
+  seen: number;
 }
 
 type FaultOf<K extends FaultKind> = Extract<Fault, { kind: K }>;
@@ -20,7 +22,8 @@ export class FaultRegistry {
   add(fault: Fault): string {
     validateFault(fault);
     const id = randomUUID();
-    this.armed.push({ id, fault, remaining: fault.times ?? 1 });
+    const remaining = fault.times ?? (fault.every === undefined ? 1 : Number.POSITIVE_INFINITY);
+    this.armed.push({ id, fault, remaining, seen: 0 });
     return id;
   }
 
@@ -44,6 +47,8 @@ export class FaultRegistry {
         if (wanted !== 'any' && wanted !== route) continue;
       }
       if (filter !== undefined && !filter(fault)) continue;
+      a.seen += 1;
+      if (fault.every !== undefined && a.seen % fault.every !== 0) continue;
       a.remaining -= 1;
       if (a.remaining <= 0) this.armed = this.armed.filter((x) => x !== a);
       return fault;
@@ -83,6 +88,9 @@ export function validateFault(fault: Fault): void {
   }
   if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times > 0)) {
     throw new Error(`fault ${fault.kind}: times must be a positive integer, got ${String(fault.times)}`);
+  }
+  if (fault.every !== undefined && !(Number.isInteger(fault.every) && fault.every > 0)) {
+    throw new Error(`fault ${fault.kind}: every must be a positive integer, got ${String(fault.every)}`);
   }
   if (fault.kind === 'status' && ![429, 500, 502, 503].includes(fault.status)) {
     throw new Error(`fault status: status must be 429, 500, 502 or 503, got ${String(fault.status)}`);

@@ -86,9 +86,11 @@ export class EmulatorServer {
   };
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
+    // Not `new URL(req.url, base)`: a target starting with `//` would be read as a host ("//apps//api/..." -> host apps).
+    const target = req.url ?? '/';
+    const url = target.startsWith('/') ? new URL(`http://emulator${target}`) : new URL(target, 'http://emulator');
     const method = (req.method ?? 'GET').toUpperCase();
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const path = normalisePath(url.pathname);
     this.commonHeaders(req, res);
     const rawBody = await readBody(req);
     const body = parseBody(req.headers['content-type'], rawBody);
@@ -128,7 +130,9 @@ export class EmulatorServer {
     const { aqua, dataQuery } = this.deps;
     const reply = (r: Reply): (() => void) => () => this.json(c.req, c.res, r.status, r.body);
     let m: RegExpExecArray | null;
-    if (path.startsWith('/__admin/')) return { route: 'admin', handle: () => handleAdmin(this.deps.admin, c.method, path, c.body, c.req, c.res) };
+    if (path === '/__admin' || path.startsWith('/__admin/')) {
+      return { route: 'admin', handle: () => handleAdmin(this.deps.admin, c.method, path, c.body, c.req, c.res) };
+    }
     if (path === '/oauth/token' && method === 'POST') return { route: 'token', handle: () => this.token(c) };
     const aq = '(?:/v1|/apps/api|/apps/v1)';
     if (new RegExp(`^${aq}/batch-query$`).test(path) && method === 'POST') {
@@ -354,6 +358,15 @@ export class EmulatorServer {
     }
     this.log.push({ at: this.deps.clock.now(), method: c.method, path: c.url.pathname + c.url.search, headers, body: redactBody(c.body) });
   }
+}
+
+/**
+ * Zuora's front end treats `//` like `/` anywhere in the path and ignores a trailing slash, and real clients rely
+ * on it (zuora-aqua-client-cli polls `/v1/batch-query//jobs/{id}`), so routing sees the collapsed form.
+ */
+export function normalisePath(pathname: string): string {
+  const collapsed = pathname.replace(/\/{2,}/g, '/');
+  return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed;
 }
 
 function sendText(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, text: string): void {

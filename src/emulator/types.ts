@@ -69,8 +69,10 @@ export interface EmulatorClock {
 export type FaultRoute = 'token' | 'submit' | 'job' | 'file' | 'describe' | 'query' | 'any';
 
 interface FaultCommon {
-  /** How many times the fault fires before it is used up (default 1). */
+  /** How many times the fault fires before it is used up (default 1, or unlimited when `every` is given). */
   times?: number;
+  /** Fire on every Nth matching request or job (the Nth, 2Nth, ...) instead of the next one. */
+  every?: number;
 }
 
 export type Fault =

@@ -19,6 +19,8 @@ export {
   idRangeSql,
   liveDailyCounts,
   liveIdsInRange,
+  liveIdsUpdatedIn,
+  liveVersionsOfIds,
   markRowsDeleted,
   tableExists,
   type WarehouseIdRow,

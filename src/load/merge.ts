@@ -26,7 +26,7 @@ export async function applyStaged(
   const load = table.created ? () => insertIntoNewTable(client, table.spec, args) : () => upsert(client, table.spec, args);
   const loaded = await withQuarantine(client, table.spec, args, load);
   // An empty new table has nothing a snapshot could be missing.
-  const missing = table.created ? 0 : await markMissing(client, table.spec, args);
+  const missing = table.created ? 0 : await markMissing(client, table.spec, args, loaded.quarantined > 0);
   return { ...loaded, missingMarkedDeleted: missing, table };
 }
 
@@ -34,7 +34,7 @@ export async function applyStaged(
 export async function mergeStaged(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<MergeResult> {
   sql.validateSpec(spec);
   const loaded = await withQuarantine(client, spec, args, () => upsert(client, spec, args));
-  return { ...loaded, missingMarkedDeleted: await markMissing(client, spec, args) };
+  return { ...loaded, missingMarkedDeleted: await markMissing(client, spec, args, loaded.quarantined > 0) };
 }
 
 type Loaded = { upserted: number; deleted: number };
@@ -54,11 +54,11 @@ function counts(result: pg.QueryResult): Loaded {
   return { upserted: Number(row?.upserted ?? 0), deleted: Number(row?.deleted ?? 0) };
 }
 
-async function markMissing(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<number> {
+async function markMissing(client: pg.ClientBase, spec: TableSpec, args: MergeArgs, quarantined: boolean): Promise<number> {
   const snapshot = args.snapshot;
   if (snapshot === undefined) return 0;
   const stages = args.stages.filter((s) => snapshot.tables.includes(s.table));
-  const statement = sql.markMissing(spec, stages, snapshot.at);
+  const statement = sql.markMissing(spec, stages, snapshot.at, { quarantined });
   if (statement === undefined) return 0;
   try {
     const result = await client.query<{ n: string }>(statement, [args.jobId]);
@@ -101,6 +101,7 @@ function rowLevel(error: unknown): boolean {
 }
 
 async function quarantine(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<number> {
+  await client.query(sql.createQuarantinedKeys());
   const check = await client.query<{ yes: boolean }>(sql.hasInputIsValid());
   const exact = check.rows[0]?.yes ? 'pg_input_is_valid' : 'aquasync';
   let moved = 0;

@@ -1,31 +1,22 @@
-// Warehouse reads and writes for `aquasync verify` and `aquasync reconcile`: live row counts per UTC day, live Ids
-// (with chosen columns) in an Id range, and marking rows deleted by Id. "Live" means not flagged deleted: hard and
-// ignore tables never carry the flag, so for them every row is live.
+// Warehouse reads and writes for `aquasync verify` and `aquasync reconcile` (the SQL is in sql/reconcile.ts).
 import type pg from 'pg';
-import { DELETED_COLUMN, JOB_ID_COLUMN, SYNCED_AT_COLUMN, quoteIdent } from './sql/index.ts';
+import {
+  dailyCountsSql,
+  deleteRowsByIdSql,
+  flagRowsDeletedByIdSql,
+  idRangeSql,
+  liveIdsUpdatedInSql,
+  liveVersionsOfIdsSql,
+  TABLE_EXISTS_SQL,
+  tableRefText,
+  type WarehouseTableRef,
+} from './sql/index.ts';
 
-export interface WarehouseTableRef {
-  schema: string;
-  table: string;
-}
-
-function qualified(ref: WarehouseTableRef): string {
-  return `${quoteIdent(ref.schema)}.${quoteIdent(ref.table)}`;
-}
+export { dailyCountsSql, idRangeSql, type WarehouseTableRef };
 
 export async function tableExists(db: pg.Pool | pg.ClientBase, ref: WarehouseTableRef): Promise<boolean> {
-  const { rows } = await db.query<{ exists: boolean }>('SELECT to_regclass($1::text) IS NOT NULL AS "exists"', [qualified(ref)]);
+  const { rows } = await db.query<{ exists: boolean }>(TABLE_EXISTS_SQL, [tableRefText(ref)]);
   return rows[0]?.exists === true;
-}
-
-/** SQL: live rows per UTC calendar day of `updatedColumn` in [$1, $2) ($1 may be NULL: no lower bound). */
-export function dailyCountsSql(ref: WarehouseTableRef, updatedColumn: string): string {
-  const u = quoteIdent(updatedColumn);
-  return (
-    `SELECT to_char((${u} AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, count(*)::bigint AS n ` +
-    `FROM ${qualified(ref)} WHERE NOT ${quoteIdent(DELETED_COLUMN)} ` +
-    `AND ($1::timestamptz IS NULL OR ${u} >= $1::timestamptz) AND ${u} < $2::timestamptz GROUP BY 1 ORDER BY 1`
-  );
 }
 
 /** Live rows per UTC day of UpdatedDate, in [since, until). */
@@ -39,20 +30,6 @@ export async function liveDailyCounts(
     options.until,
   ]);
   return new Map(rows.map((r) => [r.day, Number(r.n)]));
-}
-
-/**
- * SQL: live rows with `idColumn` in ($1, $2] in byte order ($2 NULL: no upper bound), selecting the Id and `columns`
- * as text. COLLATE "C" matches Data Query's (Trino's) varchar ordering whatever the database collation.
- */
-export function idRangeSql(ref: WarehouseTableRef, idColumn: string, columns: string[]): string {
-  const id = quoteIdent(idColumn);
-  const extra = columns.map((c) => `, ${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join('');
-  return (
-    `SELECT ${id}::text AS id${extra} FROM ${qualified(ref)} ` +
-    `WHERE NOT ${quoteIdent(DELETED_COLUMN)} AND ${id} COLLATE "C" > $1::text COLLATE "C" ` +
-    `AND ($2::text IS NULL OR ${id} COLLATE "C" <= $2::text COLLATE "C") ORDER BY ${id} COLLATE "C"`
-  );
 }
 
 export type WarehouseIdRow = { id: string } & Record<string, string | null>;
@@ -70,6 +47,34 @@ export async function liveIdsInRange(
   return rows;
 }
 
+/** Live rows updated in [from, to): Id -> UpdatedDate. */
+export async function liveIdsUpdatedIn(
+  db: pg.Pool | pg.ClientBase,
+  ref: WarehouseTableRef,
+  options: { idColumn: string; updatedColumn: string; from: Date; to: Date },
+): Promise<Map<string, Date>> {
+  const { rows } = await db.query<{ id: string; updated: Date }>(liveIdsUpdatedInSql(ref, options.idColumn, options.updatedColumn), [
+    options.from,
+    options.to,
+  ]);
+  return new Map(rows.map((r) => [r.id, r.updated]));
+}
+
+/** Of `ids`, the live rows updated in [since, until), with the UTC day of their UpdatedDate. */
+export async function liveVersionsOfIds(
+  db: pg.Pool | pg.ClientBase,
+  ref: WarehouseTableRef,
+  options: { idColumn: string; updatedColumn: string; ids: readonly string[]; since: Date | undefined; until: Date },
+): Promise<{ id: string; day: string }[]> {
+  if (options.ids.length === 0) return [];
+  const { rows } = await db.query<{ id: string; day: string }>(liveVersionsOfIdsSql(ref, options.idColumn, options.updatedColumn), [
+    options.ids,
+    options.since ?? null,
+    options.until,
+  ]);
+  return rows;
+}
+
 /**
  * Marks live rows deleted by Id, as the merge does: soft flags them (with the tag in the job-id column), hard
  * removes them. Returns how many rows changed. Run it in the caller's transaction.
@@ -80,14 +85,9 @@ export async function markRowsDeleted(
   options: { idColumn: string; ids: string[]; mode: 'soft' | 'hard'; tag: string },
 ): Promise<number> {
   if (options.ids.length === 0) return 0;
-  const id = quoteIdent(options.idColumn);
   const result =
     options.mode === 'hard'
-      ? await db.query(`DELETE FROM ${qualified(ref)} WHERE ${id}::text = ANY($1::text[])`, [options.ids])
-      : await db.query(
-          `UPDATE ${qualified(ref)} SET ${quoteIdent(DELETED_COLUMN)} = true, ${quoteIdent(SYNCED_AT_COLUMN)} = now(), ` +
-            `${quoteIdent(JOB_ID_COLUMN)} = $2::text WHERE ${id}::text = ANY($1::text[]) AND NOT ${quoteIdent(DELETED_COLUMN)}`,
-          [options.ids, options.tag],
-        );
+      ? await db.query(deleteRowsByIdSql(ref, options.idColumn), [options.ids])
+      : await db.query(flagRowsDeletedByIdSql(ref, options.idColumn), [options.ids, options.tag]);
   return result.rowCount ?? 0;
 }

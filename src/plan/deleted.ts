@@ -2,9 +2,9 @@
 // job (90017), so those objects are exported without it.
 
 /** Name of the deleted-flag column requested from Zuora; the CSV header is `<Base>.IsDeleted`. */
-export const DELETED_COLUMN = 'IsDeleted';
+export const ZUORA_DELETED_COLUMN = 'IsDeleted';
 
-// tap-zuora's empirically grown list plus AccountingCode from Zuora's own list (reference §6.6).
+// tap-zuora's empirically grown list plus AccountingCode from Zuora's own list (docs/aqua.md#deleted-rows).
 const WITHOUT_DELETED = new Set(
   [
     'AccountingCode',

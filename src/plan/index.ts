@@ -1,6 +1,6 @@
 // The planner: pure functions from config and watermarks to AQuA requests, ZOQL text and table layouts.
 export type { ColumnSpec, PgType, TableSpec } from './types.ts';
-export { DELETED_COLUMN, supportsDeletedExport } from './deleted.ts';
+export { ZUORA_DELETED_COLUMN, supportsDeletedExport } from './deleted.ts';
 export { buildBackfillRequest, buildJobRequest } from './job-request.ts';
 export type { PlannedJob } from './job-request.ts';
 export { columnNameFor, snakeCase } from './names.ts';

@@ -1,7 +1,7 @@
 // AQuA request bodies: the stateful job a sync run submits and the stateless job a backfill submits.
 import type { ObjectConfig, PipelineConfig } from '../config/types.ts';
 import type { AquaDeletedSpec, AquaJobRequest, AquaQuery } from '../zuora/types.ts';
-import { DELETED_COLUMN, supportsDeletedExport } from './deleted.ts';
+import { ZUORA_DELETED_COLUMN, supportsDeletedExport } from './deleted.ts';
 import { incrementalTimeFor } from './time.ts';
 import { buildObjectQuery, buildWindowQuery } from './zoql.ts';
 
@@ -10,8 +10,8 @@ const MAX_JOB_NAME = 32;
 function deletedSpec(object: ObjectConfig, forceExport: boolean): AquaDeletedSpec | undefined {
   if (object.deletes === 'ignore' || !supportsDeletedExport(object.name)) return undefined;
   return forceExport
-    ? { column: DELETED_COLUMN, format: 'Boolean', forceExport: true }
-    : { column: DELETED_COLUMN, format: 'Boolean' };
+    ? { column: ZUORA_DELETED_COLUMN, format: 'Boolean', forceExport: true }
+    : { column: ZUORA_DELETED_COLUMN, format: 'Boolean' };
 }
 
 function queryFor(object: ObjectConfig, query: string, forceExport: boolean): AquaQuery {
@@ -31,7 +31,7 @@ export interface PlannedJob {
 
 /**
  * Seconds always re-read before the watermark, whatever `lookback` says: Zuora's documentation disagrees on whether
- * the incrementalTime second itself is included (reference §6.3), and re-read rows are deduplicated anyway.
+ * the incrementalTime second itself is included (docs/aqua.md#window), and re-read rows are deduplicated anyway.
  */
 export const MIN_OVERLAP_SECONDS = 1;
 

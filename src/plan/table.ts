@@ -2,7 +2,7 @@
 import type { ObjectConfig } from '../config/types.ts';
 import { ConfigError, DataError } from '../errors.ts';
 import type { ObjectDescription } from '../zuora/types.ts';
-import { DELETED_COLUMN } from './deleted.ts';
+import { ZUORA_DELETED_COLUMN } from './deleted.ts';
 import { columnNameFor } from './names.ts';
 import { pgTypeFor } from './pg-types.ts';
 import type { ColumnSpec, PgType, TableSpec } from './types.ts';
@@ -45,7 +45,7 @@ export function planTable(args: PlanTableArgs): TableSpec {
   if (header.length === 0) {
     throw new DataError(`CSV header of ${base} is empty`, { context: { object: base } });
   }
-  const deletedName = `${base}.${args.deletedColumn ?? DELETED_COLUMN}`;
+  const deletedName = `${base}.${args.deletedColumn ?? ZUORA_DELETED_COLUMN}`;
   const deletedIndex = header.findIndex((name) => same(name, deletedName));
   const deletedPosition = deletedIndex < 0 ? undefined : deletedIndex;
   const deletedHeader = deletedPosition === undefined ? undefined : header[deletedPosition];

@@ -64,7 +64,7 @@ export function buildObjectQuery(object: ObjectConfig): string {
   return `select ${object.fields.join(', ')} from ${object.name}`;
 }
 
-/** ISO with Z and whole seconds: Zuora silently ignores a space-separated literal (reference §8.3). */
+/** ISO with Z and whole seconds: Zuora silently ignores a space-separated literal (docs/aqua.md#literals). */
 function literal(instant: Date): string {
   const ms = Math.floor(instant.getTime() / 1000) * 1000;
   if (!Number.isFinite(ms)) throw new RangeError(`invalid window bound ${String(instant)}`);

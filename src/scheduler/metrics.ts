@@ -1,5 +1,5 @@
 // Prometheus text exposition (format 0.0.4) of the scheduler's per-pipeline metrics. Pure: data in, text out.
-import type { PipelineCounters, PipelineMetrics } from './types.ts';
+import type { ObjectVerificationMetrics, PipelineCounters, PipelineMetrics } from './types.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -122,6 +122,7 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
       help: 'Scheduled runs of this replica that failed.',
       samples: per((p) => p.counters.failures),
     },
+    ...verificationFamilies(pipelines),
     {
       name: 'aquasync_runs_total',
       type: 'counter',
@@ -132,6 +133,44 @@ export function renderMetrics(pipelines: PipelineMetrics[], scheduler: { up: boo
     },
   ];
   return `${families.flatMap(renderFamily).join('\n')}\n`;
+}
+
+/** The last verification of each object, labelled {pipeline, object}: what an alert on the warehouse's truth reads. */
+function verificationFamilies(pipelines: PipelineMetrics[]): Family[] {
+  const per = (value: (v: ObjectVerificationMetrics) => number): Family['samples'] =>
+    pipelines.flatMap((p) => (p.verifications ?? []).map((v) => ({ labels: { pipeline: p.pipeline, object: v.object }, value: value(v) })));
+  return [
+    {
+      name: 'aquasync_verification_ok',
+      type: 'gauge',
+      help: '1 when the last verification of the object found no row missing or extra (pending rows are fine) and ran without error.',
+      samples: per((v) => (v.ok && !v.failed ? 1 : 0)),
+    },
+    {
+      name: 'aquasync_verification_rows_missing',
+      type: 'gauge',
+      help: 'Rows Zuora has and the warehouse lacks, unexplained by later Zuora changes, at the last verification of the object.',
+      samples: per((v) => v.rowsMissing),
+    },
+    {
+      name: 'aquasync_verification_rows_extra',
+      type: 'gauge',
+      help: 'Rows the warehouse has and Zuora does not (or deleted before the watermark), at the last verification of the object.',
+      samples: per((v) => v.rowsExtra),
+    },
+    {
+      name: 'aquasync_verification_rows_pending',
+      type: 'gauge',
+      help: 'Differing rows Zuora changed after the watermark (they arrive with the next sync), at the last verification of the object.',
+      samples: per((v) => v.rowsPending),
+    },
+    {
+      name: 'aquasync_verification_age_seconds',
+      type: 'gauge',
+      help: 'Seconds since the last verification of the object (manual or scheduled, any replica).',
+      samples: per((v) => v.ageSeconds),
+    },
+  ];
 }
 
 export function emptyCounters(): PipelineCounters {

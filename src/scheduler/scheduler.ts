@@ -7,7 +7,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { PipelineConfig } from '../config/types.ts';
 import { AquasyncError, errorMessage, InterruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { findUnfinishedJob, getWatermark, openQuarantine, owedSnapshots } from '../state/index.ts';
+import { findUnfinishedJob, getWatermark, lastVerifications, openQuarantine, owedSnapshots } from '../state/index.ts';
 import type { PipelineRunResult } from '../sync/types.ts';
 import { createSlotCoordinator } from './coordinator.ts';
 import { lastJobWaits } from './job-wait.ts';
@@ -21,7 +21,7 @@ import {
   lastScheduledRuns,
   takeOverExpiredSlot,
 } from './slots.ts';
-import type { ClaimedSlot, PipelineCounters, PipelineMetrics, SchedulerOptions, SlotStatus, StopResult } from './types.ts';
+import type { ClaimedSlot, PipelineCounters, PipelineMetrics, SchedulerOptions, SlotStatus, StopResult, VerificationOutcome } from './types.ts';
 
 const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -40,6 +40,15 @@ interface ActiveRun {
   heartbeat: NodeJS.Timeout | undefined;
 }
 
+/**
+ * The slot ledger name of a pipeline's scheduled verification. Its firings are claimed, leased, taken over and
+ * recorded in aquasync.schedule_slots exactly like syncs, under this name, so a verification and a sync of one
+ * pipeline never block each other's slots. `#` cannot occur in a pipeline name.
+ */
+export function verifySlotName(pipeline: string): string {
+  return `${pipeline}#verify`;
+}
+
 export function defaultReplicaId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
@@ -51,6 +60,8 @@ export class Scheduler {
   private readonly sweepMs: number;
   private readonly maxAttempts: number;
   private readonly byName: Map<string, PipelineConfig>;
+  /** Pipelines with a scheduled verification, by their slot name (verifySlotName). */
+  private readonly verifyBySlot = new Map<string, PipelineConfig>();
   private readonly log: Logger;
   private readonly tasks: ScheduledTask[] = [];
   private readonly active = new Map<string, ActiveRun>();
@@ -75,6 +86,7 @@ export class Scheduler {
       });
     }
     this.byName = new Map(options.pipelines.map((p) => [p.name, p]));
+    if (options.verify) for (const p of options.pipelines) if (p.verify) this.verifyBySlot.set(verifySlotName(p.name), p);
     for (const p of options.pipelines) this.counters.set(p.name, emptyCounters());
     this.log = options.logger.child({ replica: this.replicaId });
   }
@@ -115,7 +127,7 @@ export class Scheduler {
           pipeline: pipeline.name,
           logger: this.log.child({ pipeline: pipeline.name }),
           isStopping: () => this.stopping,
-          claim: (dueAt) => this.claimCron(pipeline, dueAt),
+          claim: (dueAt) => this.claimCron(pipeline.name, dueAt),
         }),
         suppressMissedWarning: true,
         logger: cronLogger(this.log.child({ pipeline: pipeline.name })),
@@ -127,6 +139,29 @@ export class Scheduler {
       this.tasks.push(task);
       const next = task.getNextRun();
       this.log.info(`scheduled "${pipeline.schedule}" (${pipeline.timezone}); next run at ${next ? next.toISOString() : 'never'}`, {
+        pipeline: pipeline.name,
+      });
+    }
+    for (const [slotName, pipeline] of this.verifyBySlot) {
+      const pattern = pipeline.verify?.schedule.trim() ?? '';
+      const task = cron.createTask(pattern, (context) => this.onFireVerify(pipeline, slotName, context.date), {
+        name: slotName,
+        timezone: pipeline.timezone,
+        distributed: true,
+        distributedLease: this.leaseMs,
+        runCoordinator: createSlotCoordinator({
+          pipeline: slotName,
+          logger: this.log.child({ pipeline: pipeline.name }),
+          isStopping: () => this.stopping,
+          claim: (dueAt) => this.claimCron(slotName, dueAt),
+        }),
+        suppressMissedWarning: true,
+        logger: cronLogger(this.log.child({ pipeline: pipeline.name })),
+      });
+      await task.start();
+      this.tasks.push(task);
+      const next = task.getNextRun();
+      this.log.info(`verification scheduled "${pattern}" (${pipeline.timezone}); next at ${next ? next.toISOString() : 'never'}`, {
         pipeline: pipeline.name,
       });
     }
@@ -170,12 +205,13 @@ export class Scheduler {
   /** What /metrics shows: the last runs from the ledger (all replicas) plus this replica's counters. */
   async metrics(): Promise<PipelineMetrics[]> {
     const names = this.options.pipelines.map((p) => p.name);
-    const [last, watermarks, quarantine, owed, jobWaits] = await Promise.all([
+    const [last, watermarks, quarantine, owed, jobWaits, verified] = await Promise.all([
       lastScheduledRuns(this.options.pool, names),
       Promise.all(names.map((name) => getWatermark(this.options.db, name))),
       openQuarantine(this.options.db, names),
       Promise.all(names.map((name) => owedSnapshots(this.options.db, name))),
       lastJobWaits(this.options.pool, names),
+      lastVerifications(this.options.db, names),
     ]);
     const now = Date.now();
     return names.map((name, i) => {
@@ -192,23 +228,44 @@ export class Scheduler {
         quarantinedRows: quarantine.get(name)?.open ?? 0,
         snapshotsOwed: owed[i]?.length ?? 0,
         counters: this.counters.get(name) ?? emptyCounters(),
+        verifications: verified
+          .filter((v) => v.pipeline === name)
+          .map((v) => ({
+            object: v.object,
+            ok: v.ok,
+            failed: v.error !== undefined,
+            rowsMissing: v.rowsMissing,
+            rowsExtra: v.rowsExtra,
+            rowsPending: v.rowsPending,
+            ageSeconds: Math.max(0, (now - v.checkedAt.getTime()) / 1000),
+          })),
       };
     });
   }
 
-  private async claimCron(pipeline: PipelineConfig, dueAt: Date): Promise<boolean> {
-    const claim = await claimCronSlot(this.options.pool, { pipeline: pipeline.name, dueAt, owner: this.replicaId, leaseMs: this.leaseMs });
+  /** `name` is the slot ledger name: the pipeline's, or verifySlotName of it. */
+  private async claimCron(name: string, dueAt: Date): Promise<boolean> {
+    const claim = await claimCronSlot(this.options.pool, { pipeline: name, dueAt, owner: this.replicaId, leaseMs: this.leaseMs });
     if (claim.claimed) return true;
     if (claim.reason === 'overlap') {
-      this.count(pipeline.name, 'skipped');
+      this.count(name, 'skipped');
       this.log.warn(
         `skipped the slot at ${dueAt.toISOString()}: the run of ${claim.runningSlot.toISOString()} is still going (on ${claim.runningOwner})`,
-        { pipeline: pipeline.name },
+        { pipeline: name },
       );
     } else {
-      this.log.debug(`slot ${dueAt.toISOString()} was claimed by another replica`, { pipeline: pipeline.name });
+      this.log.debug(`slot ${dueAt.toISOString()} was claimed by another replica`, { pipeline: name });
     }
     return false;
+  }
+
+  private async onFireVerify(pipeline: PipelineConfig, slotName: string, dueAt: Date): Promise<void> {
+    const slot: ClaimedSlot = { pipeline: slotName, dueAt, trigger: 'cron', attempts: 1, takenOverFrom: undefined };
+    if (this.stopping) {
+      await this.finish(slot, 'skipped', undefined, 'skipped: the replica that claimed it was shutting down');
+      return;
+    }
+    await this.launch(pipeline, slot);
   }
 
   private async onFire(pipeline: PipelineConfig, dueAt: Date): Promise<void> {
@@ -240,7 +297,7 @@ export class Scheduler {
     if (this.stopping || this.sweeping) return;
     this.sweeping = true;
     try {
-      const all = [...this.byName.keys()];
+      const all = [...this.byName.keys(), ...this.verifyBySlot.keys()];
       for (const slot of await abandonExhaustedSlots(this.options.pool, { pipelines: all, maxAttempts: this.maxAttempts })) {
         this.log.error(`gave up the slot at ${slot.dueAt.toISOString()} after ${slot.attempts} attempt(s): ${slot.error ?? ''}`, {
           pipeline: slot.pipeline,
@@ -255,7 +312,7 @@ export class Scheduler {
           maxAttempts: this.maxAttempts,
         });
         if (!slot) break;
-        const pipeline = this.byName.get(slot.pipeline);
+        const pipeline = this.byName.get(slot.pipeline) ?? this.verifyBySlot.get(slot.pipeline);
         if (!pipeline) break;
         this.log.warn(
           `taking over the slot at ${slot.dueAt.toISOString()} from ${slot.takenOverFrom ?? 'a replica'} whose lease expired (attempt ${slot.attempts})`,
@@ -272,7 +329,8 @@ export class Scheduler {
 
   /** Runs a claimed slot: heartbeat while it runs, then record the outcome. Never rejects. */
   private launch(pipeline: PipelineConfig, slot: ClaimedSlot): Promise<void> {
-    const promise = this.execute(pipeline, slot).catch((error: unknown) => {
+    const work = this.verifyBySlot.has(slot.pipeline) ? this.executeVerify(pipeline, slot) : this.execute(pipeline, slot);
+    const promise = work.catch((error: unknown) => {
       this.log.error(`scheduler bug while running the slot at ${slot.dueAt.toISOString()}: ${errorMessage(error)}`, { pipeline: slot.pipeline });
     });
     this.inflight.add(promise);
@@ -328,6 +386,36 @@ export class Scheduler {
     if (status === 'succeeded') log.info('run finished', fields);
     else if (status === 'failed') log.error(`run failed: ${message ?? ''}`, fields);
     else log.warn(`run ${status}: ${message ?? ''}`, fields);
+  }
+
+  /** A verification slot: verify (and reconcile, per `verify.reconcile`) with a heartbeat, then record the outcome. */
+  private async executeVerify(pipeline: PipelineConfig, slot: ClaimedSlot): Promise<void> {
+    const verify = this.options.verify;
+    if (!verify) return;
+    const log = this.log.child({ pipeline: pipeline.name, slot: slot.dueAt.toISOString(), task: 'verify' });
+    const entry: ActiveRun = { slot, controller: new AbortController(), abandoning: false, leaseLost: false, heartbeat: undefined };
+    this.active.set(slot.pipeline, entry);
+    log.info('verification started', { trigger: slot.trigger, attempt: slot.attempts, takeover: slot.takenOverFrom !== undefined });
+    entry.heartbeat = setInterval(() => void this.beat(entry, log), this.heartbeatMs);
+    let outcome: VerificationOutcome;
+    try {
+      outcome = await verify(pipeline, { signal: entry.controller.signal });
+    } catch (error) {
+      outcome = { ok: false, summary: errorMessage(error), error };
+    } finally {
+      clearInterval(entry.heartbeat);
+      this.active.delete(slot.pipeline);
+    }
+    if (entry.leaseLost) {
+      log.error('the verification slot was taken over by another replica; its outcome is not recorded here');
+      return;
+    }
+    const busy = outcome.error instanceof AquasyncError && outcome.error.code === 'INTERRUPTED' && !entry.abandoning;
+    const status: Exclude<SlotStatus, 'running'> = entry.abandoning ? 'abandoned' : outcome.ok ? 'succeeded' : busy ? 'skipped' : 'failed';
+    await this.finish(slot, status, undefined, status === 'succeeded' ? undefined : outcome.summary);
+    if (status === 'succeeded') log.info(`verification finished: ${outcome.summary}`, { status });
+    else if (status === 'failed') log.error(`verification failed: ${outcome.summary}`, { status });
+    else log.warn(`verification ${status}: ${outcome.summary}`, { status });
   }
 
   private async beat(entry: ActiveRun, log: Logger): Promise<void> {

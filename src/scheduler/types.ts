@@ -44,11 +44,26 @@ export interface ClaimedSlot {
 /** Runs one pipeline once (the CLI passes runPipeline with kind 'scheduled'). Must settle when `signal` aborts. */
 export type RunPipelineFn = (pipeline: PipelineConfig, options: { signal: AbortSignal }) => Promise<PipelineRunResult>;
 
+/** What a scheduled verification of a pipeline reports (the CLI passes verify, then reconcile per `verify:`). */
+export interface VerificationOutcome {
+  /** No object has rows missing or extra that Zuora's later changes do not explain, and no check failed. */
+  ok: boolean;
+  /** One line for the log and the slot's ledger row. */
+  summary: string;
+  /** Set when the check itself could not run (Data Query refused, the locks were held...). */
+  error?: unknown;
+}
+
+/** Verifies one pipeline once (its `verify:` block). Must settle when `signal` aborts. */
+export type VerifyPipelineFn = (pipeline: PipelineConfig, options: { signal: AbortSignal }) => Promise<VerificationOutcome>;
+
 export interface SchedulerOptions {
   pool: pg.Pool;
   db: Kysely<StateDatabase>;
   pipelines: PipelineConfig[];
   run: RunPipelineFn;
+  /** Runs the scheduled verifications of pipelines that have `verify:` (without it they are not scheduled). */
+  verify?: VerifyPipelineFn;
   logger: Logger;
   /** Identifies this replica in slot rows and logs; default `<host>:<pid>:<random>`. */
   replicaId?: string;
@@ -97,4 +112,17 @@ export interface PipelineMetrics {
   /** Tables owing a complete snapshot (aquasync.snapshots), on any replica. */
   snapshotsOwed: number;
   counters: PipelineCounters;
+  /** The last verification of each object (aquasync.verifications, any replica or command). */
+  verifications?: ObjectVerificationMetrics[];
+}
+
+export interface ObjectVerificationMetrics {
+  object: string;
+  ok: boolean;
+  /** The check itself failed (no counts). */
+  failed: boolean;
+  rowsMissing: number;
+  rowsExtra: number;
+  rowsPending: number;
+  ageSeconds: number;
 }

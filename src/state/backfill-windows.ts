@@ -54,11 +54,25 @@ export function objectSetKey(objects: readonly string[]): string {
  */
 export async function ensureBackfillWindows(
   db: Kysely<StateDatabase>,
-  input: { pipeline: string; objects: readonly string[]; windows: readonly { since: Date; until: Date }[] },
+  input: { pipeline: string; objects: readonly string[]; windows: readonly { since: Date; until: Date }[]; reload?: boolean },
 ): Promise<BackfillWindowRecord[]> {
   const objects = objectSetKey(input.objects);
   const w = windows(db);
   if (input.windows.length === 0) return [];
+  if (input.reload) {
+    // Loaded before, to be loaded again: back to pending, and no containing window counts as loaded either.
+    for (const win of input.windows) {
+      await w
+        .updateTable('aquasync.backfill_windows')
+        .set({ status: 'pending', job_id: null, error: null, updated_at: new Date() })
+        .where('pipeline', '=', input.pipeline)
+        .where('objects', '=', objects)
+        .where('since', '=', win.since)
+        .where('until', '=', win.until)
+        .where('status', '=', 'loaded')
+        .execute();
+    }
+  }
   await w
     .insertInto('aquasync.backfill_windows')
     .values(input.windows.map((win) => ({ pipeline: input.pipeline, objects, since: win.since, until: win.until })))
@@ -75,7 +89,7 @@ export async function ensureBackfillWindows(
       .where('until', '=', win.until)
       .executeTakeFirstOrThrow();
     let status = row.status;
-    if (status !== 'loaded') {
+    if (status !== 'loaded' && !input.reload) {
       const container = await w
         .selectFrom('aquasync.backfill_windows')
         .select('id')

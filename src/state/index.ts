@@ -32,8 +32,8 @@ export {
 } from './snapshots.ts';
 export { applyJob, type ApplyJobInput } from './apply.ts';
 export { pipelineStatus } from './status.ts';
-export { acquirePipelineLock, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';
-export { tryAcquireJobSlot, heldJobSlots, JOB_SLOT_CLASS, type JobSlot } from './job-slots.ts';
+export { acquirePipelineLock, backfillLockName, PIPELINE_LOCK_CLASS, type PipelineLock, type PipelineLockOptions } from './lock.ts';
+export { tryAcquireJobPermit, heldJobPermits, JOB_PERMIT_CLASS, type JobPermit } from './job-budget.ts';
 export { findUnfinishedJobById, renewIdempotencyKey, lastRunOfKind } from './job-lookup.ts';
 export {
   ensureBackfillWindows,
@@ -46,3 +46,4 @@ export {
   type BackfillWindowStatus,
 } from './backfill-windows.ts';
 export { lockSchemaForApply, APPLY_LOCK_CLASS } from './apply-lock.ts';
+export { lastVerifications, type LastVerification } from './verifications.ts';

@@ -27,3 +27,11 @@ export async function acquirePipelineLock(
   const held = await tryAdvisoryLock(pool, PIPELINE_LOCK_CLASS, [pipeline], `the lock of pipeline "${pipeline}"`, options.onLost);
   return held?.lock;
 }
+
+/**
+ * The lock key one backfill of a pipeline holds at a time, apart from the sync's (a backfill and a sync may run
+ * together: the merge's UpdatedDate guard keeps the newer row). reconcile --apply takes both.
+ */
+export function backfillLockName(pipeline: string): string {
+  return `${pipeline}#backfill`;
+}

@@ -153,6 +153,37 @@ export interface RejectedRowsTable {
   resolved_at: NullableTimestamp;
 }
 
+/** One check of one object by `aquasync verify` or `aquasync reconcile` (migrations 0004 and 0006). */
+export interface VerificationsTable {
+  id: Generated<number>;
+  pipeline: string;
+  object: string;
+  table_name: string;
+  kind: 'verify' | 'reconcile';
+  trigger: ColumnType<'manual' | 'scheduled', 'manual' | 'scheduled' | undefined, 'manual' | 'scheduled'>;
+  checked_at: DefaultedTimestamp;
+  since: NullableTimestamp;
+  /** The watermark the check compared up to. */
+  until: NullableTimestamp;
+  ok: boolean;
+  days_checked: number | null;
+  days_matching: number | null;
+  zuora_rows: ColumnType<number, number | undefined, number>;
+  warehouse_rows: ColumnType<number, number | undefined, number>;
+  rows_missing: ColumnType<number, number | undefined, number>;
+  rows_extra: ColumnType<number, number | undefined, number>;
+  rows_stale: ColumnType<number, number | undefined, number>;
+  rows_pending: ColumnType<number, number | undefined, number>;
+  worst_day: ColumnType<Date | null, string | null | undefined, string | null>;
+  worst_day_diff: number | null;
+  applied: ColumnType<boolean, boolean | undefined, boolean>;
+  rows_marked_deleted: ColumnType<number, number | undefined, number>;
+  rows_repulled: ColumnType<number, number | undefined, number>;
+  run_id: number | null;
+  error: string | null;
+  details: NullableJson;
+}
+
 export interface StateDatabase {
   'aquasync.watermarks': WatermarksTable;
   'aquasync.runs': RunsTable;
@@ -163,4 +194,5 @@ export interface StateDatabase {
   'aquasync.snapshots': SnapshotsTable;
   'aquasync.tombstones': TombstonesTable;
   'aquasync.rejected_rows': RejectedRowsTable;
+  'aquasync.verifications': VerificationsTable;
 }

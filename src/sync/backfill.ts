@@ -47,7 +47,7 @@ export async function runBackfill(
   }
 
   const { pool, db } = ctx.warehouse;
-  const lock = await state.acquirePipelineLock(pool, `${pipeline.name}#backfill`);
+  const lock = options.backfillLockHeld ? { release: async () => undefined } : await state.acquirePipelineLock(pool, state.backfillLockName(pipeline.name));
   if (!lock) {
     result.error = new AquasyncError('INTERRUPTED', `another backfill of pipeline "${pipeline.name}" is in progress`, {
       hint: 'wait for it to finish, then run again: windows it loads are skipped',
@@ -65,6 +65,7 @@ export async function runBackfill(
         pipeline: pipeline.name,
         objects: plan.objects.map((o) => o.name),
         windows: plan.windows,
+        reload: options.reload === true,
       });
       const runner = new BackfillRun(ctx, pipeline, options, log, runId);
       await runner.dropSuperseded(records);

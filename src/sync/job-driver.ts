@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Warehouse } from '../db/index.ts';
 import * as state from '../state/index.ts';
 import type { AquaJob, AquaJobRequest, ZuoraClient } from '../zuora/index.ts';
-import { acquireJobSlot, DEFAULT_JOB_BUDGET, submitRecordedJob, tenantKey, type PollBounds } from './submit.ts';
+import { acquireJobPermit, DEFAULT_JOB_BUDGET, submitRecordedJob, tenantKey, type PollBounds } from './submit.ts';
 
 export interface DriverContext {
   warehouse: Warehouse;
@@ -64,12 +64,12 @@ export class JobDriver {
     targets: (zjob: AquaJob) => state.BatchTarget[],
   ): Promise<CompletedJob> {
     const { db } = this.ctx.warehouse;
-    let slot: state.JobSlot | undefined;
+    let permit: state.JobPermit | undefined;
     try {
       let row = existing;
       if (row === undefined || row.zuoraJobId === undefined) {
         // Jobs Zuora is still running count against the tenant's budget, a resubmitted one included.
-        slot = await acquireJobSlot(this.ctx.warehouse, tenantKey(this.pipeline), this.ctx.jobBudget ?? DEFAULT_JOB_BUDGET, this.options);
+        permit = await acquireJobPermit(this.ctx.warehouse, tenantKey(this.pipeline), this.ctx.jobBudget ?? DEFAULT_JOB_BUDGET, this.options);
         row = row ?? (await this.record(spec()));
         const submitted = await submitRecordedJob(
           this.ctx.client,
@@ -95,8 +95,8 @@ export class JobDriver {
           throw error;
         }
       }
-      await slot?.release();
-      slot = undefined;
+      await permit?.release();
+      permit = undefined;
       if (row.status === 'submitting' || row.status === 'submitted') {
         await state.recordJobCompleted(db, row.id, zjob, targets(zjob));
         const files = zjob.batches.reduce((n, b) => n + (b.segments?.length ?? (b.fileId ? 1 : 0)), 0);
@@ -109,7 +109,7 @@ export class JobDriver {
       }
       return { row, zjob };
     } finally {
-      await slot?.release();
+      await permit?.release();
     }
   }
 

@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import type { ObjectConfig, PipelineConfig } from '../config/types.ts';
 import { AquasyncError, DataError, WarehouseError, ZuoraRejectedError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { DELETED_COLUMN, parseZuoraTime, planTable } from '../plan/index.ts';
+import { ZUORA_DELETED_COLUMN, parseZuoraTime, planTable } from '../plan/index.ts';
 import type { TableSpec } from '../plan/types.ts';
 import { batchFileIds, type AquaBatch, type AquaFormat, type AquaJob, type AquaJobRequest, type ObjectDescription, type ZuoraClient } from '../zuora/index.ts';
 import { CsvSanitizer, decodeResultFile, readCsvHeader } from '../decode/index.ts';
@@ -447,7 +447,7 @@ export class JobLoader {
       schema: this.ctx.schema,
       object: b.objectConfig,
       header,
-      deletedColumn: DELETED_COLUMN,
+      deletedColumn: ZUORA_DELETED_COLUMN,
       describe: (name) => this.described.get(name.toLowerCase()),
     });
   }

@@ -1,4 +1,4 @@
-// Submitting and awaiting AQuA jobs. Submitting happens within the tenant's job budget: wait for a slot (held in Postgres, shared by every process),
+// Submitting and awaiting AQuA jobs. Submitting happens within the tenant's job budget: wait for a permit (held in Postgres, shared by every process),
 // then submit, backing off and retrying when Zuora still answers 90028 (its concurrency limit is shared with
 // other integrations of the tenant, which our budget cannot see).
 import { randomUUID } from 'node:crypto';
@@ -26,21 +26,21 @@ export function tenantKey(pipeline: PipelineConfig): string {
   return `${pipeline.source.baseUrl.trim().replace(/\/+$/, '').toLowerCase()}${entity}`;
 }
 
-/** Waits (with growing pauses, abortable) until a slot of the tenant's budget is free, and takes it. */
-export async function acquireJobSlot(
+/** Waits (with growing pauses, abortable) until a permit of the tenant's job budget is free, and takes it. */
+export async function acquireJobPermit(
   warehouse: Warehouse,
   tenant: string,
   budget: number,
   options: { signal?: AbortSignal | undefined; poll?: PollBounds | undefined; logger: Logger },
-): Promise<state.JobSlot> {
+): Promise<state.JobPermit> {
   let wait = options.poll?.minIntervalMs ?? 2000;
   const max = Math.max(wait, options.poll?.maxIntervalMs ?? 30_000);
   let told = false;
   while (true) {
-    const slot = await state.tryAcquireJobSlot(warehouse.pool, tenant, budget);
-    if (slot) return slot;
+    const permit = await state.tryAcquireJobPermit(warehouse.pool, tenant, budget);
+    if (permit) return permit;
     if (!told) {
-      options.logger.info(`all ${budget} AQuA job slot(s) of the tenant are in use; waiting for one`);
+      options.logger.info(`all ${budget} AQuA job(s) the tenant's budget allows are in flight; waiting for one to finish`);
       told = true;
     }
     await sleep(wait, options.signal);

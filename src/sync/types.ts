@@ -90,8 +90,18 @@ export interface BackfillOptions {
   tempDir: string;
   signal?: AbortSignal;
   onProgress?: (progress: BackfillProgress) => void;
-  /** Poll interval bounds for Zuora jobs and for waiting on a job slot (tests shorten them). */
+  /** Poll interval bounds for Zuora jobs and for waiting on a job permit (tests shorten them). */
   poll?: { minIntervalMs?: number; maxIntervalMs?: number };
+  /**
+   * The caller already holds the pipeline's backfill lock (`<pipeline>#backfill`, reconcile --apply does), so the
+   * backfill must not try to take it again.
+   */
+  backfillLockHeld?: boolean;
+  /**
+   * Load every window again even if an earlier backfill loaded it: a re-pull repairs rows lost since (reconcile
+   * --apply), which skipping a window loaded before would leave missing.
+   */
+  reload?: boolean;
 }
 
 export interface BackfillResult {

@@ -1,6 +1,7 @@
 // Data checks against Zuora through Data Query: per-day counts (verify) and full Id comparison with repair
 // (reconcile), with results in aquasync.verifications.
-export { runVerify, type VerifyContext, type VerifyObjectResult, type VerifyOptions } from './verify.ts';
+export { runVerify, type DayFinding, type VerifyContext, type VerifyObjectResult, type VerifyOptions } from './verify.ts';
+export { runScheduledVerification, type ScheduledVerificationOptions, type ScheduledVerificationResult } from './scheduled.ts';
 export {
   runReconcile,
   type BackfillRunner,
@@ -10,7 +11,9 @@ export {
 } from './reconcile.ts';
 export {
   compareDays,
+  classifyDrill,
   compareIds,
+  dayWindow,
   coveringRanges,
   dailyCountQuery,
   foreignKeyColumn,

@@ -8,6 +8,8 @@ export interface VerificationRow {
   object: string;
   table: string;
   kind: 'verify' | 'reconcile';
+  /** A person's command or the pipeline's verify.schedule (default manual). */
+  trigger?: 'manual' | 'scheduled';
   since: Date | undefined;
   until: Date | undefined;
   ok: boolean;
@@ -18,6 +20,8 @@ export interface VerificationRow {
   rowsMissing: number;
   rowsExtra: number;
   rowsStale?: number;
+  /** Differing rows Zuora changed at or after the watermark: the next sync brings them. */
+  rowsPending?: number;
   worstDay?: { day: string; diff: number } | undefined;
   applied?: boolean;
   rowsMarkedDeleted?: number;
@@ -31,8 +35,8 @@ export async function recordVerification(db: pg.Pool | pg.ClientBase, row: Verif
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO aquasync.verifications (pipeline, object, table_name, kind, since, until, ok, days_checked, days_matching,
        zuora_rows, warehouse_rows, rows_missing, rows_extra, rows_stale, worst_day, worst_day_diff, applied,
-       rows_marked_deleted, rows_repulled, run_id, error, details)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::date, $16, $17, $18, $19, $20, $21, $22::jsonb)
+       rows_marked_deleted, rows_repulled, run_id, error, details, rows_pending, trigger)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::date, $16, $17, $18, $19, $20, $21, $22::jsonb, $23, $24)
      RETURNING id`,
     [
       row.pipeline,
@@ -57,6 +61,8 @@ export async function recordVerification(db: pg.Pool | pg.ClientBase, row: Verif
       row.runId ?? null,
       row.error ?? null,
       row.details === undefined ? null : JSON.stringify(row.details),
+      row.rowsPending ?? 0,
+      row.trigger ?? 'manual',
     ],
   );
   return Number(rows[0]?.id);

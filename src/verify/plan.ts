@@ -106,6 +106,32 @@ export function idPageQuery(target: VerifyTarget, after: string, limit: number):
   return `select ${columns.join(', ')} from ${target.dataQueryTable} where id > ${sqlString(after)} order by id limit ${limit}`;
 }
 
+/** Live Ids changed at or after `watermark` (what the next sync brings), one page after `after` in Id order. */
+export function changedSinceQuery(target: VerifyTarget, watermark: Date, after: string, limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ConfigError(`page size must be a positive whole number, got ${limit}`);
+  return (
+    `select id, updateddate from ${target.dataQueryTable} where updateddate >= ${sqlTimestamp(watermark)} ` +
+    `and id > ${sqlString(after)} order by id limit ${limit}`
+  );
+}
+
+/** Ids updated in [from, to) (one day of a verify drill-down), one page after `after` in Id order. */
+export function updatedInQuery(target: VerifyTarget, from: Date, to: Date, after: string, limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ConfigError(`page size must be a positive whole number, got ${limit}`);
+  return (
+    `select id, updateddate from ${target.dataQueryTable} where updateddate >= ${sqlTimestamp(from)} ` +
+    `and updateddate < ${sqlTimestamp(to)} and id > ${sqlString(after)} order by id limit ${limit}`
+  );
+}
+
+/** The instants bounding UTC day `day` (YYYY-MM-DD) clipped to [since, until). Pure. */
+export function dayWindow(day: string, since: Date | undefined, until: Date): { from: Date; to: Date } {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  const from = Math.max(start, since?.getTime() ?? start);
+  const to = Math.min(start + 86_400_000, until.getTime());
+  return { from: new Date(from), to: new Date(to) };
+}
+
 /**
  * A Data Query timestamp as an instant: ISO (`2026-01-02T03:04:05.000-08:00`) or Trino's text
  * (`2026-01-02 03:04:05.000 -08:00`, `... UTC`). Undefined when it carries no zone (it would be ambiguous).
@@ -230,4 +256,28 @@ export function coveringRanges(instants: readonly Date[], gapMs: number): { sinc
     else ranges.push({ since: t, until: t + 1000 });
   }
   return ranges.map((r) => ({ since: new Date(r.since), until: new Date(r.until) }));
+}
+
+export interface DrilledDay {
+  /** In Zuora on the day (updated before the watermark) but not live in the warehouse on it. */
+  missing: string[];
+  /** Live in the warehouse on the day but not in Zuora on it, and not changed in Zuora since the watermark. */
+  extra: string[];
+  /** Differing Ids that Zuora changed (updated or deleted) at or after the watermark: the next sync brings them. */
+  pending: string[];
+}
+
+/**
+ * Sorts the Ids of one day that differ between Zuora and the warehouse. `changed` holds the Ids Zuora changed at
+ * or after the watermark (live or deleted); a difference they explain is pending, not a fault. Pure.
+ */
+export function classifyDrill(
+  zuora: ReadonlyMap<string, unknown>,
+  warehouse: ReadonlyMap<string, unknown>,
+  changed: { has(id: string): boolean },
+): DrilledDay {
+  const out: DrilledDay = { missing: [], extra: [], pending: [] };
+  for (const id of zuora.keys()) if (!warehouse.has(id)) (changed.has(id) ? out.pending : out.missing).push(id);
+  for (const id of warehouse.keys()) if (!zuora.has(id)) (changed.has(id) ? out.pending : out.extra).push(id);
+  return out;
 }

@@ -2,8 +2,9 @@
 // against the warehouse's live Ids, range by range. Finds rows missing from the warehouse, rows Zuora no longer has
 // (deleted, possibly more than 30 days ago, beyond what AQuA exports), and rows whose joined Id columns are stale
 // (stateful AQuA never re-emits a row when only a joined object changed). With apply: marks the vanished rows
-// deleted (soft or hard per the object) under the pipeline lock, then re-pulls the missing and stale rows through a
-// bounded stateless backfill of the UpdatedDate ranges that cover them. Everything lands in aquasync.runs,
+// deleted (soft or hard per the object) under the pipeline's sync and backfill locks, then re-pulls the missing
+// and stale rows through a bounded stateless backfill of the UpdatedDate ranges that cover them. Differences that
+// Zuora's changes since the watermark explain (asked of Zuora, live and deleted rows) are pending, not repaired. Everything lands in aquasync.runs,
 // aquasync.events and aquasync.verifications.
 import type { PipelineConfig } from '../config/types.ts';
 import { kyselyForClient, type Warehouse } from '../db/index.ts';
@@ -12,6 +13,7 @@ import { liveIdsInRange, markRowsDeleted, tableExists } from '../load/index.ts';
 import type { Logger } from '../log.ts';
 import * as state from '../state/index.ts';
 import type { DataQueryClient, ZuoraClient } from '../zuora/index.ts';
+import { changedSince } from './changed.ts';
 import { finishReconcileRun, recordVerification, startReconcileRun } from './ledger.ts';
 import { compareIds, coveringRanges, idPageQuery, parseDataQueryTimestamp, verifyTargets, type VerifyTarget, type ZuoraIdRow } from './plan.ts';
 
@@ -28,6 +30,8 @@ export type BackfillRunner = (
     tempDir: string;
     signal?: AbortSignal;
     poll?: { minIntervalMs?: number; maxIntervalMs?: number };
+    backfillLockHeld?: boolean;
+    reload?: boolean;
   },
 ) => Promise<{
   ok: boolean;
@@ -48,6 +52,8 @@ export interface ReconcileContext {
 
 export interface ReconcileOptions {
   objects?: readonly string[];
+  /** Who asked: a person (`aquasync reconcile`) or a scheduled verification. Recorded in aquasync.verifications. */
+  trigger?: 'manual' | 'scheduled';
   apply?: boolean;
   /** Ids per Data Query page (default 200,000; at most the client's output limit). */
   pageSize?: number;
@@ -75,7 +81,7 @@ export interface ReconcileObjectResult {
   missing: number;
   extra: number;
   stale: number;
-  /** Zuora rows updated after the watermark that the warehouse lacks: the next sync brings them. */
+  /** Differing rows Zuora changed (updated, inserted or deleted) at or after the watermark: the next sync brings them. */
   pending: number;
   samples: { missing: string[]; extra: string[]; stale: string[] };
   /** With apply: rows flagged or removed, and what the re-pull did. */
@@ -102,102 +108,44 @@ export async function runReconcile(
   if (options.apply && options.backfill === undefined) throw new Error('reconcile --apply needs a backfill runner');
   const { pool, db } = ctx.warehouse;
 
-  // With apply, no sync may load rows between our comparison and our deletes: a row it inserts would look
-  // "extra" to a comparison made before it. The lock is released before the re-pull, which takes it itself.
-  const lock = options.apply ? await state.acquirePipelineLock(pool, pipeline.name) : undefined;
-  if (options.apply && lock === undefined) {
-    throw new AquasyncError('INTERRUPTED', `another run of pipeline "${pipeline.name}" is in progress`, {
-      hint: 'run reconcile --apply again when it has finished',
-      retryable: true,
-    });
-  }
+  // With apply, no sync may load rows between our comparison and our deletes (a row it inserts would look "extra"
+  // to a comparison made before it), and no backfill may run beside ours: reconcile takes the sync's lock and the
+  // backfill lock. The sync's is released before the re-pull (a sync may run beside a backfill); the backfill lock
+  // is held to the end and the re-pull runs under it.
+  const [syncLock, backfillLock] = options.apply ? await takeLocks(pool, pipeline.name) : [];
   let runId: number | undefined;
   const found: Found[] = [];
   try {
-    const watermark = await state.getWatermark(db, pipeline.name);
-    if (watermark === undefined) {
-      throw new AquasyncError('CONFIG_INVALID', `pipeline "${pipeline.name}" has never been synced: nothing to reconcile`, {
-        hint: 'run `aquasync sync` first',
-      });
-    }
-    if (options.apply) runId = await startReconcileRun(pool, pipeline.name);
-    for (const target of targets) {
-      found.push(await compareObject(ctx, pipeline, target, watermark, options).catch((error: unknown) => failed(pipeline, target, error)));
-    }
-    if (options.apply && runId !== undefined) {
-      for (const f of found) {
-        if (f.result.error !== undefined || f.extraIds.length === 0) continue;
-        if (f.target.deletes === 'ignore') {
-          log.warn(`${f.target.object}: ${f.extraIds.length} row(s) no longer exist in Zuora; kept because the object has deletes: ignore`);
-          continue;
-        }
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          f.result.markedDeleted = await markRowsDeleted(client, f.target, {
-            idColumn: f.target.idColumn,
-            ids: f.extraIds,
-            mode: f.target.deletes,
-            tag: `reconcile-${runId}`,
-          });
-          await state.recordEvent(kyselyForClient(client), {
-            pipeline: pipeline.name,
-            kind: 'reconcile-deleted',
-            message: `reconcile run ${runId}: ${f.result.markedDeleted} row(s) of ${f.target.object} no longer in Zuora were marked deleted (${f.target.deletes})`,
-            details: { runId, object: f.target.object, ids: f.extraIds.slice(0, 1000) },
-          });
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-        log.info(`${f.target.object}: marked ${f.result.markedDeleted} row(s) deleted (${f.target.deletes})`);
-      }
-    }
-  } catch (error) {
-    if (runId !== undefined) {
-      await finishReconcileRun(pool, runId, {
-        ok: false,
-        rows: 0,
-        details: summary(found),
-        error: { code: error instanceof AquasyncError ? error.code : 'INTERNAL', message: errorMessage(error) },
-      });
-    }
-    throw error;
-  } finally {
-    await lock?.release();
-  }
-
-  if (options.apply && runId !== undefined) {
-    const backfill = options.backfill as BackfillRunner;
-    for (const f of found) {
-      if (f.result.error !== undefined || f.repullTimes.length === 0) continue;
-      const ranges = coveringRanges(f.repullTimes, options.mergeGapMs ?? 86_400_000);
-      for (const range of ranges) {
-        log.info(`${f.target.object}: re-pulling ${range.since.toISOString()} .. ${range.until.toISOString()}`);
-        const outcome = await backfill({ warehouse: ctx.warehouse, client: ctx.client, schema: ctx.schema }, pipeline, {
-          since: range.since,
-          until: range.until,
-          objects: [f.target.object],
-          windowMs: options.windowMs ?? 7 * 86_400_000,
-          logger: ctx.logger,
-          tempDir: options.tempDir ?? '/tmp',
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.poll ? { poll: options.poll } : {}),
+    try {
+      const watermark = await state.getWatermark(db, pipeline.name);
+      if (watermark === undefined) {
+        throw new AquasyncError('CONFIG_INVALID', `pipeline "${pipeline.name}" has never been synced: nothing to reconcile`, {
+          hint: 'run `aquasync sync` first',
         });
-        const status = outcome.ok ? (outcome.windows.every((w) => w.status === 'skipped') ? 'skipped' : 'loaded') : 'failed';
-        f.result.repull.push({ ...range, runId: outcome.runId, status, rows: outcome.rowsWritten });
-        f.result.rowsRepulled += outcome.rowsWritten;
-        if (!outcome.ok) {
-          f.result.ok = false;
-          f.result.error = `re-pull of ${range.since.toISOString()} .. ${range.until.toISOString()} failed: ${errorMessage(outcome.error)}`;
-          log.error(`${f.target.object}: ${f.result.error}`);
-          break;
-        }
       }
+      if (options.apply) runId = await startReconcileRun(pool, pipeline.name);
+      for (const target of targets) {
+        found.push(await compareObject(ctx, pipeline, target, watermark, options).catch((error: unknown) => failed(pipeline, target, error)));
+      }
+      if (runId !== undefined) for (const f of found) await markVanished(pool, pipeline, f, runId, log);
+    } catch (error) {
+      if (runId !== undefined) {
+        await finishReconcileRun(pool, runId, {
+          ok: false,
+          rows: 0,
+          details: summary(found),
+          error: { code: error instanceof AquasyncError ? error.code : 'INTERNAL', message: errorMessage(error) },
+        });
+      }
+      throw error;
+    } finally {
+      await syncLock?.release();
     }
+    if (runId !== undefined) {
+      for (const f of found) await repull(ctx, pipeline, f, options, log);
+    }
+  } finally {
+    await backfillLock?.release();
   }
 
   for (const f of found) {
@@ -207,6 +155,7 @@ export async function runReconcile(
       object: r.object,
       table: r.table,
       kind: 'reconcile',
+      trigger: options.trigger ?? 'manual',
       since: undefined,
       until: undefined,
       ok: r.ok,
@@ -234,6 +183,90 @@ export async function runReconcile(
     });
   }
   return found.map((f) => f.result);
+}
+
+/** Marks the rows Zuora no longer has (and did not delete after the watermark) deleted, in one transaction. */
+async function markVanished(pool: Warehouse['pool'], pipeline: PipelineConfig, f: Found, runId: number, log: Logger): Promise<void> {
+  if (f.result.error !== undefined || f.extraIds.length === 0) return;
+  if (f.target.deletes === 'ignore') {
+    log.warn(`${f.target.object}: ${f.extraIds.length} row(s) no longer exist in Zuora; kept because the object has deletes: ignore`);
+    return;
+  }
+  const mode = f.target.deletes;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    f.result.markedDeleted = await markRowsDeleted(client, f.target, { idColumn: f.target.idColumn, ids: f.extraIds, mode, tag: `reconcile-${runId}` });
+    await state.recordEvent(kyselyForClient(client), {
+      pipeline: pipeline.name,
+      kind: 'reconcile-deleted',
+      message: `reconcile run ${runId}: ${f.result.markedDeleted} row(s) of ${f.target.object} no longer in Zuora were marked deleted (${mode})`,
+      details: { runId, object: f.target.object, ids: f.extraIds.slice(0, 1000) },
+    });
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+  log.info(`${f.target.object}: marked ${f.result.markedDeleted} row(s) deleted (${mode})`);
+}
+
+/**
+ * Re-pulls the UpdatedDate ranges covering the missing and stale rows through a stateless backfill that runs under
+ * the backfill lock reconcile holds, and loads its windows again even where an earlier backfill loaded them.
+ */
+async function repull(ctx: ReconcileContext, pipeline: PipelineConfig, f: Found, options: ReconcileOptions, log: Logger): Promise<void> {
+  if (f.result.error !== undefined || f.repullTimes.length === 0) return;
+  const backfill = options.backfill as BackfillRunner;
+  for (const range of coveringRanges(f.repullTimes, options.mergeGapMs ?? 86_400_000)) {
+    log.info(`${f.target.object}: re-pulling ${range.since.toISOString()} .. ${range.until.toISOString()}`);
+    const outcome = await backfill({ warehouse: ctx.warehouse, client: ctx.client, schema: ctx.schema }, pipeline, {
+      since: range.since,
+      until: range.until,
+      objects: [f.target.object],
+      windowMs: options.windowMs ?? 7 * 86_400_000,
+      logger: ctx.logger,
+      tempDir: options.tempDir ?? '/tmp',
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.poll ? { poll: options.poll } : {}),
+      backfillLockHeld: true,
+      reload: true,
+    });
+    const status = outcome.ok ? (outcome.windows.every((w) => w.status === 'skipped') ? 'skipped' : 'loaded') : 'failed';
+    f.result.repull.push({ ...range, runId: outcome.runId, status, rows: outcome.rowsWritten });
+    f.result.rowsRepulled += outcome.rowsWritten;
+    if (!outcome.ok) {
+      f.result.ok = false;
+      f.result.error = `re-pull of ${range.since.toISOString()} .. ${range.until.toISOString()} failed: ${errorMessage(outcome.error)}`;
+      log.error(`${f.target.object}: ${f.result.error}`);
+      return;
+    }
+  }
+}
+
+/** The sync's lock and the backfill lock of the pipeline, or an INTERRUPTED error naming which run holds one. */
+async function takeLocks(pool: Warehouse['pool'], pipeline: string): Promise<state.PipelineLock[]> {
+  const sync = await state.acquirePipelineLock(pool, pipeline);
+  if (sync === undefined) {
+    throw new AquasyncError('INTERRUPTED', `a sync of pipeline "${pipeline}" is in progress`, {
+      hint: 'run reconcile --apply again when it has finished',
+      retryable: true,
+    });
+  }
+  const backfill = await state.acquirePipelineLock(pool, state.backfillLockName(pipeline)).catch(async (error: unknown) => {
+    await sync.release();
+    throw error;
+  });
+  if (backfill === undefined) {
+    await sync.release();
+    throw new AquasyncError('INTERRUPTED', `a backfill or reconcile --apply of pipeline "${pipeline}" is in progress`, {
+      hint: 'run reconcile --apply again when it has finished',
+      retryable: true,
+    });
+  }
+  return [sync, backfill];
 }
 
 function summary(found: Found[]): unknown {
@@ -301,6 +334,9 @@ async function compareObject(
   }
   const pageSize = Math.min(options.pageSize ?? 200_000, ctx.dataQuery.outputLimit);
   const sample = options.sampleSize ?? 20;
+  let missing: ZuoraIdRow[] = [];
+  let extra: string[] = [];
+  let stale: (ZuoraIdRow & { columns: string[] })[] = [];
   let after = '';
   for (let page = 1; ; page++) {
     let raw: Record<string, unknown>[];
@@ -329,23 +365,39 @@ async function compareObject(
     const cmp = compareIds(rows, warehouse, target.joinedIds, watermark);
     result.zuoraRows += rows.length;
     result.warehouseRows += warehouse.length;
-    result.missing += cmp.missing.length;
-    result.extra += cmp.extra.length;
-    result.stale += cmp.stale.length;
     result.pending += cmp.pending;
-    result.samples.missing.push(...cmp.missing.slice(0, sample - result.samples.missing.length).map((r) => r.id));
-    result.samples.extra.push(...cmp.extra.slice(0, sample - result.samples.extra.length));
-    result.samples.stale.push(...cmp.stale.slice(0, sample - result.samples.stale.length).map((r) => `${r.id} (${r.columns.join(', ')})`));
-    found.extraIds.push(...cmp.extra);
-    for (const r of [...cmp.missing, ...cmp.stale]) {
-      if (r.updated === undefined) {
-        throw new AquasyncError('ZUORA_PROTOCOL', `Data Query gave ${target.object} ${r.id} an UpdatedDate that cannot be read`);
-      }
-      found.repullTimes.push(r.updated);
-    }
+    missing.push(...cmp.missing);
+    extra.push(...cmp.extra);
+    stale.push(...cmp.stale);
     ctx.logger.debug(`${target.object}: compared Id page ${page}`, { zuora: rows.length, warehouse: warehouse.length });
     if (upTo === undefined) break;
     after = upTo;
+  }
+  // A warehouse row Zuora deleted after the watermark, or a row Zuora changed while the pages were read, is the
+  // next sync's business: ask Zuora which Ids changed since the watermark before calling anything a fault.
+  if (missing.length + extra.length + stale.length > 0) {
+    const changed = await changedSince(ctx.dataQuery, target, watermark, pageSize);
+    const settled = <T>(list: T[], id: (x: T) => string): T[] => {
+      const kept = list.filter((x) => !changed.has(id(x)));
+      result.pending += list.length - kept.length;
+      return kept;
+    };
+    missing = settled(missing, (r) => r.id);
+    extra = settled(extra, (id) => id);
+    stale = settled(stale, (r) => r.id);
+  }
+  result.missing = missing.length;
+  result.extra = extra.length;
+  result.stale = stale.length;
+  result.samples.missing = missing.slice(0, sample).map((r) => r.id);
+  result.samples.extra = extra.slice(0, sample);
+  result.samples.stale = stale.slice(0, sample).map((r) => `${r.id} (${r.columns.join(', ')})`);
+  found.extraIds = extra;
+  for (const r of [...missing, ...stale]) {
+    if (r.updated === undefined) {
+      throw new AquasyncError('ZUORA_PROTOCOL', `Data Query gave ${target.object} ${r.id} an UpdatedDate that cannot be read`);
+    }
+    found.repullTimes.push(r.updated);
   }
   result.ok = result.missing === 0 && result.extra === 0 && result.stale === 0;
   return found;

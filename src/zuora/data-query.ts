@@ -20,7 +20,7 @@ import {
 import { redact, silentLogger, type Logger } from '../log.ts';
 import type { ZuoraClient } from './client.ts';
 
-/** Live Data Query limits (reference §10.4). */
+/** Live Data Query limits (docs/aqua.md#data-query). */
 export const DATA_QUERY_LIMITS = { running: 5, queued: 10, outputRows: 500_000 } as const;
 
 export type DataQueryStatus = 'accepted' | 'in_progress' | 'completed' | 'failed' | 'cancelled' | (string & {});
@@ -50,6 +50,11 @@ export interface DataQueryClientOptions {
   /** Largest result accepted (default 500,000, Live's output limit). */
   maxOutputRows?: number;
   signal?: AbortSignal;
+}
+
+export interface DataQuerySubmitOptions {
+  /** Only rows deleted in Zuora (kept 30 days) instead of live ones (reference §10.1 readDeleted). */
+  readDeleted?: boolean;
 }
 
 const TERMINAL_FAILURES = new Set(['failed', 'cancelled', 'canceled', 'aborted', 'error']);
@@ -139,15 +144,15 @@ export class DataQueryClient {
    * Runs one query to completion and returns its rows. At most `maxInFlight` queries of this client are between
    * submit and download at once; a tenant-wide 429 ("too many queries") is retried with backoff by the request layer.
    */
-  query(sql: string): Promise<DataQueryRow[]> {
+  query(sql: string, options: DataQuerySubmitOptions = {}): Promise<DataQueryRow[]> {
     return this.limit(async () => {
-      const submitted = await this.submit(sql);
+      const submitted = await this.submit(sql, options);
       const done = await this.waitForJob(submitted.id);
       return this.download(done);
     });
   }
 
-  async submit(sql: string): Promise<DataQueryJob> {
+  async submit(sql: string, options: DataQuerySubmitOptions = {}): Promise<DataQueryJob> {
     const context: ErrorContext = { operation: 'submit data query' };
     const operation = 'submit a Data Query job';
     const reply = await this.client.request({
@@ -155,7 +160,13 @@ export class DataQueryClient {
       method: 'POST',
       path: '/query/jobs',
       context,
-      body: JSON.stringify({ query: sql, outputFormat: 'JSON', compression: 'GZIP', output: { target: 'S3' } }),
+      body: JSON.stringify({
+        query: sql,
+        outputFormat: 'JSON',
+        compression: 'GZIP',
+        output: { target: 'S3' },
+        ...(options.readDeleted ? { readDeleted: true } : {}),
+      }),
     });
     if (reply.status < 200 || reply.status >= 300) {
       throw new ZuoraRejectedError(`Zuora refused a Data Query job (HTTP ${reply.status}): ${redact(dataQueryErrorText(reply.text))}`, {

@@ -9,6 +9,7 @@ export {
   sqlString,
   sqlTimestamp,
   type DataQueryClientOptions,
+  type DataQuerySubmitOptions,
   type DataQueryJob,
   type DataQueryRow,
   type DataQueryStatus,

@@ -1,4 +1,4 @@
-// Wire types of Zuora's AQuA API as aquasync sends and reads them (reference: shared/reference/aqua-api.md §3-5).
+// Wire types of Zuora's AQuA API as aquasync sends and reads them (docs/aqua.md).
 
 export type AquaFormat = 'csv' | 'gzip' | 'zip';
 

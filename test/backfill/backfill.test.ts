@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandContext } from '../../src/cli/main.ts';
 import type { RequestLogEntry } from '../../src/emulator/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import { heldJobSlots } from '../../src/state/index.ts';
+import { heldJobPermits } from '../../src/state/index.ts';
 import { runBackfill, tenantKey, type BackfillOptions, type BackfillResult } from '../../src/sync/index.ts';
 import { expectTableMatches } from '../helpers/truth.ts';
 import { clientFor, pipelineFrom, startWorld, syncOnce, watermarkOf, type SyncWorld } from '../sync/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ACCOUNT_FIELDS = ['Id', 'Name', 'Balance', 'Status', 'UpdatedDate'];
 const ITEM_FIELDS = ['Id', 'ChargeAmount', 'Quantity', 'UpdatedDate'];
@@ -148,7 +149,7 @@ describe('backfill against the emulator', () => {
       { kind: 'backfill', status: 'failed', watermark_after: null },
       { kind: 'backfill', status: 'succeeded', watermark_after: null },
     ]);
-    expect(await heldJobSlots(world.warehouse.pool, tenantKey(target.pipeline), 8)).toBe(0);
+    expect(await heldJobPermits(world.warehouse.pool, tenantKey(target.pipeline), 8)).toBe(0);
 
     // A third run has nothing left to do.
     admin.clearRequests();
@@ -166,7 +167,7 @@ describe('backfill against the emulator', () => {
     // The backfill's job takes its snapshot, then stays executing until the faults are cleared.
     admin.faults.add({ kind: 'stuck' });
     const running = backfill(world, target, { windowMs: 2000 * DAY });
-    await until(() => admin.jobs().some((j) => j.mode === 'stateless' && j.status === 'executing'));
+    await waitFor('a backfill job executing', () => admin.jobs().some((j) => j.mode === 'stateless' && j.status === 'executing'), { intervalMs: 5 });
 
     admin.clock.advance(60_000);
     const accounts = admin.rows('Account').filter((r) => r.deletedAt === undefined);
@@ -246,14 +247,6 @@ describe('backfill against the emulator', () => {
     await expectInSync(world, 'budget');
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('backfill and sync on the command line', () => {
   let world: SyncWorld;

@@ -10,27 +10,13 @@ import { migrate, openWarehouse, startEmbeddedPostgres } from '../../src/db/inde
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
 import { aquasync, cliEnv, configYaml, diffTable, TABLES, watermarkOf, type CliOutcome } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let emulator: Emulator;
 let db: TestDatabase;
 let pool: pg.Pool;
 let home: string;
 let config: string;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls until `probe` returns a value (or the child exits). */
-async function waitFor<T>(probe: () => Promise<T | undefined>, exited: () => boolean, ms = 20_000): Promise<T | undefined> {
-  const until = Date.now() + ms;
-  while (Date.now() < until && !exited()) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(10);
-  }
-  return undefined;
-}
 
 function changeZuora(): void {
   const { admin } = emulator;
@@ -158,7 +144,7 @@ describe('Postgres faults during a sync', () => {
     // The incremental files hold a few rows (about 1 KB): 300 B/s keeps each COPY open for seconds.
     emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 300, times: 4 });
     await failsThenRecovers(async (run) => {
-      const pid = await waitFor(() => backendOf(db.name, /^\s*copy /i), run.exited);
+      const pid = await waitFor('a COPY in progress', () => backendOf(db.name, /^\s*copy /i), { abandon: run.exited, intervalMs: 10 });
       expect(pid, 'a COPY was in progress').toBeDefined();
       await pool.query('select pg_terminate_backend($1)', [pid]);
     }, /\[pg\].*(terminat|connection)/i);
@@ -171,7 +157,7 @@ describe('Postgres faults during a sync', () => {
       await locker.query('begin');
       await locker.query('lock table zuora.account in access exclusive mode');
       await failsThenRecovers(async (run) => {
-        const pid = await waitFor(() => backendOf(db.name, /zuora"?\."?account/i, true), run.exited);
+        const pid = await waitFor('an upsert waiting on its lock', () => backendOf(db.name, /zuora"?\."?account/i, true), { abandon: run.exited, intervalMs: 10 });
         expect(pid, 'an upsert was waiting').toBeDefined();
         await pool.query('select pg_terminate_backend($1)', [pid]);
         await locker.query('rollback');
@@ -206,10 +192,14 @@ describe('the warehouse server restarting mid-run', () => {
       const run = sync(url);
       const restartPool = testPool({ connectionString: url, max: 1 });
       const before = await watermarkOf(restartPool, 'pg');
-      const copying = await waitFor(async () => {
-        const { rows } = await restartPool.query("select 1 from pg_stat_activity where query ilike 'copy %'");
-        return rows.length ? true : undefined;
-      }, run.exited);
+      const copying = await waitFor(
+        'a COPY in progress',
+        async () => {
+          const { rows } = await restartPool.query("select 1 from pg_stat_activity where query ilike 'copy %'");
+          return rows.length ? true : undefined;
+        },
+        { abandon: run.exited, intervalMs: 10 },
+      );
       await restartPool.end();
       expect(copying).toBe(true);
       await server.stop();

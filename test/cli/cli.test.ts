@@ -98,6 +98,38 @@ describe('aquasync CLI', () => {
     expect(JSON.parse(runs[0]!)).toMatchObject({ id: 2, kind: 'manual', status: 'succeeded', rowsWritten: Number(totals![1]!.replace(/,/g, '')) });
   }, 300_000);
 
+  it('zero set-up: verify right after sync passes though the built-in emulator changed rows since (pending), with --json; status shows it', async () => {
+    const env = bareEnv(home, pgPort);
+    // Every start of the built-in emulator changes a few rows, as a live tenant does between syncs.
+    const verify = await aquasync(['verify', '--json'], env);
+    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+    const report = JSON.parse(verify.stdout.slice(verify.stdout.indexOf('{'))) as {
+      ok: boolean;
+      objects: { object: string; result: string; rowsMissing: number; rowsExtra: number; rowsPending: number; daysChecked: number; days: unknown[] }[];
+    };
+    expect(report.ok).toBe(true);
+    expect(report.objects.map((o) => [o.object, o.result, o.rowsMissing, o.rowsExtra, o.days])).toEqual(
+      report.objects.map((o) => [o.object, 'ok', 0, 0, []]),
+    );
+    expect(report.objects.reduce((n, o) => n + o.rowsPending, 0)).toBeGreaterThan(0);
+
+    const table = await aquasync(['verify'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^pipeline\s+object\s+result\s+days checked\s+days matching\s+rows missing\s+rows extra\s+rows pending\s+worst day \(UTC\)$/m);
+    expect(table.stdout).toMatch(/pending \(the next sync brings them\)/);
+
+    const reconcile = await aquasync(['reconcile', '--json'], env);
+    expect(reconcile.code, reconcile.stderr + reconcile.stdout).toBe(0);
+    const ids = JSON.parse(reconcile.stdout.slice(reconcile.stdout.indexOf('{'))) as { ok: boolean; objects: { missing: number; goneFromZuora: number; staleJoins: number }[] };
+    expect(ids.ok).toBe(true);
+    expect(ids.objects.every((o) => o.missing + o.goneFromZuora + o.staleJoins === 0)).toBe(true);
+
+    const status = await aquasync(['status'], env);
+    expect(status.stdout).toMatch(/^ {2}verified: {3}\S+Z \(manual\): ok; [\d,]+ pending$/m);
+    const json = JSON.parse((await aquasync(['status', '--json'], env)).stdout) as { pipelines: { lastVerification: { ok: boolean } }[] };
+    expect(json.pipelines[0]?.lastVerification.ok).toBe(true);
+  }, 300_000);
+
   it('serves the emulator until SIGTERM, with the URL and credentials it prints', async () => {
     const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--rows', '200'], {
       cwd: ROOT,
@@ -129,7 +161,12 @@ describe('aquasync CLI', () => {
   });
 
   it('prints --help for every command', async () => {
-    for (const command of ['sync', 'status', 'query', 'migrate', 'emulator', 'check', 'history', 'db']) {
+    // The commands are read from the top-level help, so a new command cannot slip past this test.
+    const top = await aquasync(['--help'], bareEnv(home, pgPort));
+    expect(top.code).toBe(0);
+    const listed = top.stdout.split('Commands:\n')[1]?.split('\n\n')[0]?.split('\n').map((line) => line.trim().split(/\s+/)[0]!) ?? [];
+    expect(listed).toEqual(expect.arrayContaining(['sync', 'schedule', 'backfill', 'verify', 'reconcile', 'ui', 'emulator', 'db']));
+    for (const command of listed) {
       const out = await aquasync([command, '--help'], bareEnv(home, pgPort));
       expect(out.code, command).toBe(0);
       expect(out.stdout, command).toMatch(new RegExp(`aquasync ${command}`));

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, stopEmbeddedPostgres } from '../../src/db/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/aquasync.js');
@@ -52,14 +53,8 @@ function aquasync(args: string[], env: NodeJS.ProcessEnv, input?: string): Promi
   });
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, context: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, context?: () => string): Promise<T> {
+  return waitFor(what, probe, { timeoutMs, context });
 }
 
 async function healthz(url: string): Promise<number> {

@@ -230,6 +230,9 @@ describe('parseConfig', () => {
     ['query from another object', base.replace('from InvoiceItem', 'from Invoice'), {}, /^pipelines\.yaml:17: .*query must select from InvoiceItem \(the object's name\), not Invoice/],
     ['bad cron', base.replace('"0 2 * * *"', '"0 25 * * *"'), {}, /^pipelines\.yaml:9: .*schedule is not a valid cron expression/],
     ['bad timezone', base.replace('partner:', 'timezone: Mars/Olympus\n    partner:'), {}, /^pipelines\.yaml:10: .*timezone is not a known IANA zone/],
+    ['bad verify cron', base.replace('partner:', 'verify: { schedule: "0 6 * * 9" }\n    partner:'), {}, /^pipelines\.yaml:10: .*verify\.schedule is not a valid cron expression/],
+    ['bad verify reconcile', base.replace('partner:', 'verify: { schedule: "0 6 * * 0", reconcile: always }\n    partner:'), {}, /^pipelines\.yaml:10: .*verify\.reconcile must be report or apply/],
+    ['unknown verify key', base.replace('partner:', 'verify: { schedule: "0 6 * * 0", reconcil: apply }\n    partner:'), {}, /^pipelines\.yaml:10: .*reconcil.*did you mean "reconcile"/],
     ['offset too big', base.replace('partner:', 'offset: 3601\n    partner:'), {}, /^pipelines\.yaml:10: .*offset must be an integer from 0 to 3600/],
     ['offset fractional', base.replace('partner:', 'offset: 1.5\n    partner:'), {}, /^pipelines\.yaml:10: .*offset must be an integer/],
     ['lookback negative', base.replace('partner:', 'lookback: -1\n    partner:'), {}, /^pipelines\.yaml:10: .*lookback must be an integer >= 0/],
@@ -248,6 +251,17 @@ describe('parseConfig', () => {
     ['missing baseUrl', base.replace('  baseUrl: ${ZUORA_BASE_URL:-emulator}\n', ''), {}, /^pipelines\.yaml:7: pipeline "billing": source\.baseUrl is not set/],
   ])('%s', (_name, text, env, message) => {
     expectConfigError(() => parseConfig(text, 'pipelines.yaml', env), message);
+  });
+
+  it('reads verify: {schedule, reconcile} with reconcile defaulting to report; without it there is no scheduled verification', () => {
+    const yaml = (verify: string) =>
+      `source: { baseUrl: https://x, clientId: a, clientSecret: b }\npipelines:\n  - name: billing\n    schedule: "0 2 * * *"\n    partner: p\n    project: q\n${verify}    objects:\n      - name: Account\n        fields: [Id]\n`;
+    expect(parseConfig(yaml('    verify: { schedule: "0 6 * * 0" }\n'), 'p.yaml', {}).pipelines[0]?.verify).toEqual({ schedule: '0 6 * * 0', reconcile: 'report' });
+    expect(parseConfig(yaml('    verify: { schedule: "0 6 * * 0", reconcile: apply }\n'), 'p.yaml', {}).pipelines[0]?.verify).toEqual({
+      schedule: '0 6 * * 0',
+      reconcile: 'apply',
+    });
+    expect(parseConfig(yaml(''), 'p.yaml', {}).pipelines[0]?.verify).toBeUndefined();
   });
 
   it('reports every problem at once, sorted by line', () => {

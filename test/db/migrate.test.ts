@@ -57,6 +57,20 @@ describe('migrate', () => {
     expect(rows.map((r) => r.name)).toEqual(Object.keys(migrations));
   });
 
+  it.each([
+    ['2025-04-30T14:12:46+0000', 'timestamptz', true],
+    ['2025-04-30', 'date', true],
+    ['2025-02-30', 'date', false],
+    ['99999999999999999999', 'bigint', false],
+    ['12.5', 'numeric(4,1)', true],
+    ['{1,2}', 'integer[]', true],
+    ['abc', 'boolean', false],
+  ])('aquasync.input_is_valid(%s, %s) is %s (the quarantine test on Postgres 15)', async (value, type, valid) => {
+    await migrate(first.db);
+    const { rows } = await first.pool.query<{ ok: boolean }>('SELECT aquasync.input_is_valid($1, $2) AS ok', [value, type]);
+    expect(rows[0]?.ok).toBe(valid);
+  });
+
   it('enforces the status checks', async () => {
     await expect(
       first.pool.query("INSERT INTO aquasync.runs (pipeline, kind, status) VALUES ('p', 'manual', 'weird')"),

@@ -29,6 +29,19 @@ describe('faults', () => {
     expect((await client.request('POST', '/v1/batch-query/', stateless('select Id from Account'))).status).toBe(200);
   });
 
+  it('every=N fires on each Nth matching request, for good unless times limits it', async () => {
+    emu.admin.faults.add({ kind: 'status', status: 429, route: 'job', every: 3 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) statuses.push((await client.request('GET', '/v1/batch-query/jobs/x')).status);
+    expect(statuses).toEqual([200, 200, 429, 200, 200, 429, 200, 200, 429]);
+    emu.admin.faults.clear();
+    emu.admin.faults.add({ kind: 'status', status: 503, route: 'job', every: 2, times: 1 });
+    statuses.length = 0;
+    for (let i = 0; i < 6; i++) statuses.push((await client.request('GET', '/v1/batch-query/jobs/x')).status);
+    expect(statuses).toEqual([200, 503, 200, 200, 200, 200]);
+    expect(() => emu.admin.faults.add({ kind: 'stuck', every: 0 })).toThrow(/every must be a positive integer/);
+  });
+
   it('delay acts on the submit at once but holds its response back', async () => {
     emu.admin.faults.add({ kind: 'delay', ms: 400, route: 'submit' });
     const before = emu.admin.jobs().length;

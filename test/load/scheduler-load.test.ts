@@ -121,6 +121,6 @@ describe('load: twenty pipelines on one scheduler, Zuora concurrency limit 2', (
     expect(jobs.filter((j) => j.status === 'completed').length).toBeGreaterThanOrEqual(PIPELINES);
     expect(maxRunning(jobs)).toBe(LIMIT);
     // The runs really had to wait: behind Zuora's 90028 answers or behind aquasync's own per-tenant job budget.
-    expect(out.stdout + out.stderr).toMatch(/concurrent job limit is reached \(90028\)|job slot\(s\) of the tenant are in use; waiting/);
+    expect(out.stdout + out.stderr).toMatch(/concurrent job limit is reached \(90028\)|job\(s\) the tenant's budget allows are in flight; waiting/);
   }, 240_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DELETED_COLUMN, columnNameFor, pgTypeFor, snakeCase, supportsDeletedExport } from '../../src/plan/index.ts';
+import { ZUORA_DELETED_COLUMN, columnNameFor, pgTypeFor, snakeCase, supportsDeletedExport } from '../../src/plan/index.ts';
 
 describe('snakeCase', () => {
   it.each([
@@ -83,6 +83,6 @@ describe('supportsDeletedExport', () => {
   });
 
   it('names the deleted column IsDeleted', () => {
-    expect(DELETED_COLUMN).toBe('IsDeleted');
+    expect(ZUORA_DELETED_COLUMN).toBe('IsDeleted');
   });
 });

@@ -44,7 +44,7 @@ describe('buildWindowQuery', () => {
   ])('%j', (object, expected) => {
     const query = buildWindowQuery(objectConfig(object), since, until);
     expect(query).toBe(expected);
-    // Zuora silently drops a space-separated datetime literal (reference §8.3).
+    // Zuora silently drops a space-separated datetime literal (docs/aqua.md#literals).
     expect(query).not.toMatch(/'\d{4}-\d{2}-\d{2} \d/);
   });
 });

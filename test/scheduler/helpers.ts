@@ -5,6 +5,7 @@ import { Scheduler, listSlots, type SchedulerOptions, type SlotRecord } from '..
 import { runPipeline } from '../../src/sync/index.ts';
 import { ZuoraClient } from '../../src/zuora/index.ts';
 import { pipelineFrom, type SyncWorld } from '../sync/helpers.ts';
+import { waitFor as waitUntil } from '../helpers/wait.ts';
 
 export function yamlFor(opts: { name: string; project: string; schedule: string }): string {
   return `
@@ -78,14 +79,9 @@ export async function startReplica(
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Waits for a scheduler test's condition (20 s unless told). */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  return waitUntil(what, probe, { timeoutMs, intervalMs: 100 });
 }
 
 export function slotsOf(world: SyncWorld, pipeline: string): Promise<SlotRecord[]> {

@@ -63,6 +63,10 @@ describe('Prometheus text', () => {
           quarantinedRows: 3,
           snapshotsOwed: 1,
           counters,
+          verifications: [
+            { object: 'Account', ok: true, failed: false, rowsMissing: 0, rowsExtra: 0, rowsPending: 4, ageSeconds: 30.5 },
+            { object: 'Invoice', ok: false, failed: false, rowsMissing: 2, rowsExtra: 1, rowsPending: 0, ageSeconds: 60 },
+          ],
         },
         {
           pipeline: 'new',
@@ -93,6 +97,13 @@ describe('Prometheus text', () => {
     expect(text).toContain('# TYPE aquasync_quarantined_rows gauge\naquasync_quarantined_rows{pipeline="billing"} 3\naquasync_quarantined_rows{pipeline="new"} 0');
     expect(text).toContain('aquasync_snapshots_owed{pipeline="billing"} 1');
     expect(text).toContain('aquasync_scheduler_up 1');
+    // The last verification per object; a pipeline never verified has no samples.
+    expect(text).toContain('aquasync_verification_ok{pipeline="billing",object="Account"} 1\naquasync_verification_ok{pipeline="billing",object="Invoice"} 0');
+    expect(text).toContain('aquasync_verification_rows_missing{pipeline="billing",object="Invoice"} 2');
+    expect(text).toContain('aquasync_verification_rows_extra{pipeline="billing",object="Invoice"} 1');
+    expect(text).toContain('aquasync_verification_rows_pending{pipeline="billing",object="Account"} 4');
+    expect(text).toContain('aquasync_verification_age_seconds{pipeline="billing",object="Account"} 30.5');
+    expect(text).not.toMatch(/aquasync_verification_\w+\{pipeline="new"/);
     expect(text.endsWith('\n')).toBe(true);
     // every sample line belongs to a family announced just before it
     let family = '';

@@ -196,6 +196,30 @@ describe('poison values never stall a pipeline', () => {
   });
 });
 
+describe('a poison value in an owed snapshot', () => {
+  it.each(['soft', 'hard'] as const)('deletes: %s — quarantines only the row that holds it, and does not take it for deleted; every other row gets the added column', async (deletes) => {
+    const w = await open();
+    expect((await syncOnce(w, pipelineFrom(yaml({ deletes })))).ok).toBe(true);
+    const { admin } = w.emulator;
+    admin.clock.advance(60_000);
+    const poison = admin.rows('Account').find((r) => r.deletedAt === undefined);
+    admin.update('Account', String(poison?.values.Id), { BillCycleDay: '99999999999999999999' });
+    admin.clock.advance(60_000);
+    const changed = pipelineFrom(yaml({ deletes, accountFields: [...ACCOUNT, 'AccountNumber'] }));
+    const result = await syncOnce(w, changed);
+    expect(result.error).toBeUndefined();
+    const rejected = await w.warehouse.pool.query<{ error: string }>('select error from aquasync.rejected_rows');
+    expect(rejected.rows.map((r) => r.error)).toEqual([expect.stringMatching(/BillCycleDay/)]);
+    const stale = await w.warehouse.pool.query<{ id: string }>('select id from zuora.account where account_number is null and id <> $1', [String(poison?.values.Id)]);
+    expect(stale.rows).toEqual([]);
+    // Still there as last loaded: live in Zuora, only its new version could not be loaded.
+    const kept = await w.warehouse.pool.query('select _aquasync_deleted as d from zuora.account where id = $1', [String(poison?.values.Id)]);
+    expect(kept.rows).toEqual([{ d: false }]);
+    const tombstones = await w.warehouse.pool.query('select count(*)::int as n from aquasync.tombstones');
+    expect(tombstones.rows).toEqual([{ n: 0 }]);
+  });
+});
+
 describe('a resumed job', () => {
   it('is loaded with the format and offset it was submitted with, not the ones configured since', async () => {
     const w = await open();

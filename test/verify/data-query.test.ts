@@ -74,8 +74,21 @@ describe('DataQueryClient', () => {
   });
 
   it('keeps at most 5 queries in flight, so 20 at once all succeed under the 5 running + 10 queued limit', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => dq.query(`select count(*) as n from account where id > '${i}'`)));
-    expect(results.every((r) => r.length === 1)).toBe(true);
+    // Queries that take a while, so 20 submitted at once would all be open together.
+    const slow = await startEmulator({ seed: 5, rows: 20, timing: { queuedMs: 100, executingMs: 200 } });
+    try {
+      const capped = new DataQueryClient(
+        new ZuoraClient({ baseUrl: slow.url, clientId: slow.clientId, clientSecret: slow.clientSecret, retry: { attempts: 8, baseDelayMs: 5, maxDelayMs: 40 }, requestTimeoutMs: 10_000 }),
+        { poll: { minIntervalMs: 5, maxIntervalMs: 20 } },
+      );
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => capped.query(`select count(*) as n from account where id > '${i}'`)));
+      expect(results.every((r) => r.length === 1)).toBe(true);
+      // One submission each: without the cap the 16th to 20th are refused with 429 and submitted again.
+      const submits = slow.admin.requests().filter((r) => r.method === 'POST' && /\/query\/jobs$/.test(r.path));
+      expect(submits).toHaveLength(20);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('the emulator refuses a 16th concurrent query with 429 (what a client without its own cap would hit)', async () => {

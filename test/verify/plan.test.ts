@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import {
+  classifyDrill,
   compareDays,
+  dayWindow,
   compareIds,
   coveringRanges,
   dailyCountQuery,
@@ -173,4 +175,24 @@ describe('foreignKeyColumn', () => {
     ['InvoiceItem', 'Invoice', 'invoiceid'],
     ['Invoice', 'BillToContact', 'billtocontactid'],
   ])('%s.%s -> %s', (base, rel, column) => expect(foreignKeyColumn(base, rel)).toBe(column));
+});
+
+describe('verify drill-down', () => {
+  it('sorts the Ids of a day: changed in Zuora since the watermark is pending, anything else missing or extra', () => {
+    const zuora = new Map([['a', 1], ['b', 1], ['c', 1]]);
+    const warehouse = new Map([['b', 1], ['d', 1], ['e', 1], ['f', 1]]);
+    // a: lost; c: Zuora-only but changed since (the warehouse will get it); d: updated since (warehouse holds the
+    // old version); e: never in Zuora; f: deleted in Zuora since the watermark.
+    expect(classifyDrill(zuora, warehouse, new Set(['c', 'd', 'f']))).toEqual({ missing: ['a'], extra: ['e'], pending: ['c', 'd', 'f'] });
+    expect(classifyDrill(zuora, zuora, new Set())).toEqual({ missing: [], extra: [], pending: [] });
+  });
+
+  it('bounds a UTC day by --since and the watermark', () => {
+    const until = new Date('2026-06-02T08:30:00Z');
+    expect(dayWindow('2026-05-31', undefined, until)).toEqual({ from: new Date('2026-05-31T00:00:00Z'), to: new Date('2026-06-01T00:00:00Z') });
+    expect(dayWindow('2026-06-02', new Date('2026-06-02T01:00:00Z'), until)).toEqual({
+      from: new Date('2026-06-02T01:00:00Z'),
+      to: until,
+    });
+  });
 });

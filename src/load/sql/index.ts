@@ -6,3 +6,4 @@ export * from './stage.ts';
 export * from './ddl.ts';
 export * from './merge.ts';
 export * from './quarantine.ts';
+export * from './reconcile.ts';

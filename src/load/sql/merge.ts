@@ -26,6 +26,7 @@ import {
   timestampLiteral,
   type Statement,
 } from './names.ts';
+import { QUARANTINED_KEYS } from './quarantine.ts';
 
 const ORD = '_aquasync_ord';
 const SEQ = '_aquasync_seq';
@@ -239,12 +240,16 @@ function sourceKeys(spec: TableSpec, stages: StagedFile[]): string {
  * deleted and not updated after the snapshot, are deleted (soft: flagged; hard: removed, with a tombstone).
  * Undefined for `deletes: ignore`. $1: job id. Returns one row: n.
  */
-export function markMissing(spec: TableSpec, snapshot: StagedFile[], at: Date): string | undefined {
+export function markMissing(spec: TableSpec, snapshot: StagedFile[], at: Date, options: { quarantined?: boolean } = {}): string | undefined {
   checkStages(snapshot);
   if (spec.deletes === 'ignore') return undefined;
   const q = quoteIdent;
   const target = qualifiedName(spec);
-  const absent = `NOT EXISTS (SELECT 1 FROM (${sourceKeys(spec, snapshot)}) AS k WHERE ${keyMatch(spec, 'k', 't')})`;
+  // A quarantined row was in the snapshot: it is not missing, only not loadable.
+  const held = options.quarantined
+    ? ` AND NOT EXISTS (SELECT 1 FROM ${QUARANTINED_KEYS} AS qk WHERE qk.table_name = ${quoteLiteral(`${spec.schema}.${spec.table}`)} AND qk.key = ${keyText(spec, 't')})`
+    : '';
+  const absent = `NOT EXISTS (SELECT 1 FROM (${sourceKeys(spec, snapshot)}) AS k WHERE ${keyMatch(spec, 'k', 't')})${held}`;
   const updated = spec.updatedColumn === undefined ? undefined : q(spec.updatedColumn);
   const guard = updated === undefined ? '' : ` AND (t.${updated} IS NULL OR t.${updated} <= ${timestampLiteral(at)})`;
   if (spec.deletes === 'hard') {

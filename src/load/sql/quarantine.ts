@@ -68,6 +68,19 @@ function problems(spec: TableSpec, exactTest: 'pg_input_is_valid' | 'aquasync'):
   return `concat_ws('; ', ${[...keyProblems, ...valueProblems].join(', ')})`;
 }
 
+/** Keys of the rows quarantined in this transaction: a snapshot must not take them for rows Zuora deleted. */
+export const QUARANTINED_KEYS = 'aquasync_quarantined_keys';
+
+export function createQuarantinedKeys(): string {
+  return `CREATE TEMP TABLE IF NOT EXISTS ${QUARANTINED_KEYS} (table_name text NOT NULL, key text NOT NULL) ON COMMIT DROP`;
+}
+
+/** A staged row's key as text, in the form keyText gives a table row's key (raw text: the key may be the bad value). */
+function stagedKeyText(spec: TableSpec, alias: string): string {
+  const refs = spec.primaryKey.map((key) => stageColumn(alias, (spec.columns.find((c) => c.name === key) as ColumnSpec).position));
+  return refs.length === 1 ? `(${refs[0]})` : `jsonb_build_array(${refs.join(', ')})::text`;
+}
+
 /** The staged row written back as one CSV line (RFC 4180 quoting), the way it arrived minus NUL bytes. */
 function rawLine(columnCount: number): string {
   const field = (c: string): string =>
@@ -84,7 +97,8 @@ function newlines(columnCount: number): string {
 
 /**
  * Moves every staged row of one file that cannot be loaded into aquasync.rejected_rows (one entry per distinct raw
- * line and table: seeing it again only counts it) and deletes it from the stage. Returns one row: n (rows moved).
+ * line and table: seeing it again only counts it) and deletes it from the stage, keeping its key in
+ * QUARANTINED_KEYS (create it first with createQuarantinedKeys). Returns one row: n (rows moved).
  */
 export function quarantineRows(spec: TableSpec, source: QuarantineSource, exactTest: 'pg_input_is_valid' | 'aquasync'): string {
   if (!Number.isSafeInteger(source.columnCount) || source.columnCount < 1) {
@@ -96,7 +110,8 @@ export function quarantineRows(spec: TableSpec, source: QuarantineSource, exactT
   SELECT s.*, 1 + s.seq + COALESCE(sum(${newlines(source.columnCount)}) OVER (ORDER BY s.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS _aquasync_line
   FROM ${stage} AS s
 ), bad AS (
-  SELECT s.seq, s._aquasync_line AS line, ${rawLine(source.columnCount)} AS raw, ${problems(spec, exactTest)} AS reason
+  SELECT s.seq, s._aquasync_line AS line, ${rawLine(source.columnCount)} AS raw, ${problems(spec, exactTest)} AS reason,
+    ${stagedKeyText(spec, 's')} AS key
   FROM lines AS s
 ), rejected AS (
   SELECT * FROM bad WHERE reason <> ''
@@ -111,6 +126,8 @@ export function quarantineRows(spec: TableSpec, source: QuarantineSource, exactT
   RETURNING 1
 ), gone AS (
   DELETE FROM ${stage} AS s USING rejected WHERE s.seq = rejected.seq RETURNING 1
+), held AS (
+  INSERT INTO ${QUARANTINED_KEYS} (table_name, key) SELECT ${quoteLiteral(`${spec.schema}.${spec.table}`)}, key FROM rejected WHERE key <> ''
 )
 SELECT (SELECT count(*) FROM gone) AS n, (SELECT count(*) FROM kept) AS entries`;
 }
