@@ -1,7 +1,7 @@
 // The benchmark's moving parts: an in-process emulator that renders result files ahead (so downloads measure the
 // loader, not the renderer), one throw-away database per run, and the three ways of loading the same rows:
 //   ceiling   curl | gunzip | psql \copy into the loader's staging tables, then the loader's own merge SQL;
-//   aquasync  `node bin/aquasync.js sync` as a child process (full, then 10% changed, then nothing changed);
+//   aquasync  `node bin/aquasync.js sync` (the compiled CLI in dist/) as a child process (full, then 10% changed, then nothing changed);
 //   naive     csv-parse in Node and Kysely insertInto().values().onConflict() in batches of 1,000.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -183,7 +183,7 @@ async function runAquasync(run: Run, emulator: Emulator, log: (line: string) => 
   if (job === undefined) throw new Error(`aquasync sync in run ${run.index} submitted no job to the emulator`);
   const jobSeconds = ((job.finishedAt ?? job.submittedAt) - job.submittedAt) / 1000;
   const rows = job.batches.reduce((n, b) => n + b.recordCount, 0);
-  // The run as aquasync itself timed it (no process start-up: Node, tsx and the module graph).
+  // The run as aquasync itself timed it (no process start-up: Node and the module graph).
   const durationMs = Number(/"msg":"run finished".*?"durationMs":(\d+)/.exec(output)?.[1] ?? Number.NaN);
   const runSeconds = durationMs / 1000 - jobSeconds;
   const phases = phaseTimes(output);

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ZUORA_REJECTED'
   | 'ZUORA_TRANSIENT'
   | 'ZUORA_UNREACHABLE'
+  | 'ZUORA_REDIRECT_REFUSED'
   | 'ZUORA_JOB_FAILED'
   | 'ZUORA_JOB_TIMEOUT'
   | 'ZUORA_FILE_EXPIRED'
@@ -93,6 +94,18 @@ export class ZuoraTransientError extends AquasyncError {
 export class ZuoraUnreachableError extends AquasyncError {
   constructor(message: string, options: { hint?: string; context?: ErrorContext; cause?: unknown } = {}) {
     super('ZUORA_UNREACHABLE', message, { ...options, retryable: false });
+  }
+}
+
+/**
+ * Zuora (or something answering in its place) redirected a request that carries credentials (the OAuth client
+ * secret, a bearer token) to another host. Following it would hand the credentials to that host, so we do not.
+ */
+export class ZuoraRedirectError extends AquasyncError {
+  readonly location: string;
+  constructor(message: string, options: { location: string; hint?: string; context?: ErrorContext }) {
+    super('ZUORA_REDIRECT_REFUSED', message, { ...options, retryable: false });
+    this.location = options.location;
   }
 }
 

@@ -24,16 +24,45 @@ export function registerSecret(value: string | undefined | null): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
-/** Replaces every registered secret, Bearer token and password-in-URL in `text`. */
+/** Query parameters whose value is a credential, whatever their case or percent-encoding (`pass%77ord`). */
+const SECRET_PARAM = /pass(word)?|pwd|secret|^(access|refresh)_token$|api[_-]?key/i;
+
+function decodeOr(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The forms a secret can take in output: as it is, percent-encoded (in a URL), and escaped inside a JSON string
+ * (a `"` or `\` in it is written `\"` or `\\` by JSON.stringify, so the plain form is not found in a JSON line).
+ */
+function forms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const encoded = encodeURIComponent(secret);
+  return [...new Set([secret, json, encoded, JSON.stringify(encoded).slice(1, -1)])].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replaces every registered secret (in each of its forms), Bearer token, password in a URL's userinfo (any
+ * scheme) and credential-named query parameter (`?password=`, `&sslpassword=`, `client_secret=`) in `text`. It
+ * works on finished output: a human line, a JSON line, a printed report.
+ */
 export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) {
-    if (out.includes(secret)) out = out.split(secret).join('***');
+    for (const form of forms(secret)) {
+      if (out.includes(form)) out = out.split(form).join('***');
+    }
   }
   return out
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1***')
-    .replace(/(client_secret=)[^&\s"]+/gi, '$1***')
-    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@');
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s"'\\]*:)[^@\s"'\\]+@/gi, '$1***@')
+    .replace(/([?&;\s"'(,]|^)([A-Za-z0-9_.%-]+)=([^&\s"'\\#;,)?]*)/g, (all, lead: string, key: string, value: string) =>
+      value !== '' && value !== '***' && SECRET_PARAM.test(decodeOr(key)) ? `${lead}${key}=***` : all,
+    );
 }
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -58,7 +87,9 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
     if (order[level] < min) return;
     const all = { ...bound, ...fields };
     if (format === 'json') {
-      write(redact(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...all })), level);
+      // Each string redacted before JSON.stringify escapes it, and the finished line once more.
+      const clean = Object.fromEntries(Object.entries(all).map(([key, value]) => [key, typeof value === 'string' ? redact(value) : value]));
+      write(redact(JSON.stringify({ time: new Date().toISOString(), level, msg: redact(message), ...clean })), level);
       return;
     }
     const prefix = all.pipeline ? `[${String(all.pipeline)}] ` : '';

@@ -118,11 +118,12 @@ async function runForReal(
       },
     });
   } finally {
+    // First, so a failure to close what follows cannot leave the folder behind.
+    rmSync(tempDir, { recursive: true, force: true });
     bar?.done();
     stop.done();
     await sources?.close();
     await warehouse.close();
-    rmSync(tempDir, { recursive: true, force: true });
   }
 
   if (result.error instanceof ConfigError) throw result.error;

@@ -223,6 +223,7 @@ function clientFor(pipeline: PipelineConfig, logger: Logger): ZuoraClient {
     clientId: pipeline.source.clientId,
     clientSecret: pipeline.source.clientSecret,
     ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
+    download: { minBytesPerSecond: pipeline.source.minDownloadSpeed * 1024 },
     logger,
     // A check should answer in seconds: one retry, not the patient schedule a nightly sync uses.
     retry: { attempts: 2, baseDelayMs: 500, maxDelayMs: 2000 },

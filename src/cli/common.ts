@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.ts';
 import type { Config, PipelineConfig } from '../config/types.ts';
-import { migrate, openWarehouse, type Warehouse } from '../db/index.ts';
+import { migrate, openWarehouse, urlPasswords, type Warehouse } from '../db/index.ts';
 import { ConfigError, InterruptedError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { registerSecret, type Logger } from '../log.ts';
 import { ZuoraClient } from '../zuora/index.ts';
 import { aquasyncCommand } from './invocation.ts';
 
@@ -36,6 +36,18 @@ export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string
       { hint: 'e.g. export DATABASE_URL=postgres://loader@db.example.com:5432/warehouse, or unset it to use the embedded Postgres' },
     );
   }
+  // The pg driver decodes the user and password itself and throws a bare URIError on a bad escape (`p%zz`).
+  try {
+    const parsed = new URL(url);
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+    decodeURIComponent(parsed.pathname);
+  } catch {
+    throw new ConfigError('DATABASE_URL is not a valid URL: a character in it needs percent-encoding, or a % is not followed by two hex digits', {
+      hint: 'percent-encode special characters of the user and password (% as %25, @ as %40, : as %3A, / as %2F, # as %23)',
+    });
+  }
+  for (const password of urlPasswords(url)) registerSecret(password);
   return url;
 }
 
@@ -105,6 +117,7 @@ export function zuoraClientFor(pipeline: PipelineConfig, logger: Logger, signal:
     clientId: pipeline.source.clientId,
     clientSecret: pipeline.source.clientSecret,
     ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
+    download: { minBytesPerSecond: pipeline.source.minDownloadSpeed * 1024 },
     logger,
     ...(signal ? { signal } : {}),
     ...(poll ? { poll } : {}),

@@ -126,14 +126,15 @@ Applies the migrations in migrations/ to the warehouse database (sync also does 
   },
   schedule: {
     summary: 'run pipelines on their cron schedules (a long-lived service; safe with several replicas)',
-    usage: `aquasync schedule [--config FILE] [--port N] [--grace SECONDS]
+    usage: `aquasync schedule [--config FILE] [--port N] [--host ADDR] [--grace SECONDS]
 
 Runs each pipeline on its schedule, never two runs of one pipeline at once across all replicas.
 
   -c, --config FILE     pipelines file (default: ./pipelines.yaml)
       --port N          serve GET /healthz, GET /metrics (Prometheus) and the status page (/, /api) on this port
+      --host ADDR       address for --port (default 127.0.0.1: this machine only; 0.0.0.0 in a container)
       --grace SECONDS   on SIGTERM/SIGINT, let a running load finish for this long (default 30)`,
-    options: { ...configOption, port: { type: 'string' }, grace: { type: 'string' } },
+    options: { ...configOption, port: { type: 'string' }, host: { type: 'string' }, grace: { type: 'string' } },
     run: async (args, ctx) => (await import('./schedule.ts')).scheduleCommand(args.values, ctx),
   },
   // ---- status page (issue 18) ----

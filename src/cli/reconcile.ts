@@ -37,10 +37,11 @@ export async function reconcileCommand(values: Record<string, unknown>, ctx: Com
       );
     }
   } finally {
+    // First, so a failure to close what follows cannot leave the folder behind.
+    rmSync(tempDir, { recursive: true, force: true });
     stop.done();
     await sources?.close();
     await warehouse.close();
-    rmSync(tempDir, { recursive: true, force: true });
   }
   printReconcile(results, apply, ctx, values.json === true);
   if (stop.signal.aborted) return EXIT.interrupted;

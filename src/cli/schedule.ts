@@ -9,6 +9,7 @@ import { runBackfill, runPipeline } from '../sync/index.ts';
 import { runScheduledVerification } from '../verify/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
+import { parseHost } from './listen.ts';
 import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources, zuoraClientFor } from './common.ts';
 import { clientsFor } from './verify.ts';
 
@@ -43,6 +44,7 @@ export function parseSeconds(value: unknown, what: string, fallback: number, min
 
 export async function scheduleCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const port = parsePort(values.port);
+  const host = parseHost(values.host);
   const graceMs = parseSeconds(values.grace, '--grace', DEFAULT_GRACE_SECONDS) * 1000;
   const leaseMs = parseSeconds(process.env[LEASE_ENV], LEASE_ENV, DEFAULT_LEASE_SECONDS, 1) * 1000;
   const config = await readConfig(values);
@@ -108,7 +110,7 @@ export async function scheduleCommand(values: Record<string, unknown>, ctx: Comm
     if (port !== undefined) {
       const { createStatusPage, StatusApi } = await import('../ui/index.ts'); // only a replica that serves HTTP loads the page
       const page = createStatusPage({ api: new StatusApi({ pool: warehouse.pool, schema, pipelines: config.pipelines }), logger: log });
-      server = await startStatusServer({ port, scheduler, pool: warehouse.pool, logger: log, page });
+      server = await startStatusServer({ port, host, scheduler, pool: warehouse.pool, logger: log, page });
       log.info(`serving the status page, /healthz and /metrics on ${server.url}`, { port: server.port });
     }
     if (signals === 0) {

@@ -70,10 +70,11 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
       results.push(result);
     }
   } finally {
+    // First, so a failure to close what follows cannot leave the folder behind.
+    rmSync(tempDir, { recursive: true, force: true });
     stop.done();
     await sources?.close();
     await warehouse.close();
-    rmSync(tempDir, { recursive: true, force: true });
   }
 
   printSummary(results, Date.now() - started, ctx);

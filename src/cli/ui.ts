@@ -1,23 +1,13 @@
 // `aquasync ui`: serve the read-only status page without scheduling (for a machine that runs `aquasync sync` from
 // cron). Listens on loopback unless --host says otherwise; runs until SIGINT/SIGTERM.
 import { ConfigError, errorMessage } from '../errors.ts';
-import { createStatusPage, DEFAULT_UI_HOST, StatusApi, startUiServer, type UiServer } from '../ui/index.ts';
+import { createStatusPage, StatusApi, startUiServer, type UiServer } from '../ui/index.ts';
 import { EXIT, type CommandContext } from './main.ts';
 import { interruptible, openMigratedWarehouse, readConfig } from './common.ts';
+import { parseHost } from './listen.ts';
 import { parsePort } from './schedule.ts';
 
 export const DEFAULT_UI_PORT = 9464;
-
-/** --host: an address to listen on (127.0.0.1, ::1, 0.0.0.0, a host name). */
-export function parseHost(value: unknown): string {
-  if (value === undefined) return DEFAULT_UI_HOST;
-  if (typeof value !== 'string' || !/^[A-Za-z0-9.:_-]+$/.test(value)) {
-    throw new ConfigError(`--host must be an address or host name to listen on, not "${String(value)}"`, {
-      hint: 'e.g. --host 127.0.0.1 (this machine only, the default) or --host 0.0.0.0 (every interface)',
-    });
-  }
-  return value;
-}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 

@@ -138,6 +138,9 @@ type RawSource = NonNullable<RawConfig['source']>;
 
 const CREDENTIAL_VARIABLES = { clientId: 'ZUORA_CLIENT_ID', clientSecret: 'ZUORA_CLIENT_SECRET' } as const;
 
+/** source.minDownloadSpeed when not set, KiB/s (the Zuora client's own default). */
+export const DEFAULT_MIN_DOWNLOAD_SPEED = 64;
+
 /** Merges the top-level source with a pipeline's; checks what only the merged result can tell. */
 function mergeSource(
   raw: RawConfig,
@@ -164,6 +167,7 @@ function mergeSource(
     clientSecret: pick('clientSecret') ?? '',
     dataCenter: pick('dataCenter') ?? 'us',
     entityId: pick('entityId') || undefined,
+    minDownloadSpeed: pick('minDownloadSpeed') ?? DEFAULT_MIN_DOWNLOAD_SPEED,
   };
   registerSecret(source.clientSecret);
   if (baseUrl === undefined) {
@@ -283,7 +287,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const interpolation = interpolateDocument(doc, env, positions);
   if (interpolation.length > 0) fail(file, interpolation);
 
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // The yaml library refuses to expand aliases past a budget (an "alias bomb": a few lines that expand to
+    // billions of nodes) by throwing a ReferenceError; that is a problem of the file, not a crash.
+    data = doc.toJS();
+  } catch (error) {
+    fail(file, [{ line: 1, message: `YAML: ${error instanceof Error ? error.message : String(error)} (too many *alias references expand to too much data)` }]);
+  }
   if (data === null || data === undefined) {
     fail(file, [{ line: 1, message: 'the file is empty: it needs at least a pipelines: list' }]);
   }

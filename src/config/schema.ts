@@ -3,6 +3,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { isSelectQuery, queryBaseObject } from './query-text.ts';
+import { baseUrlProblem } from './url.ts';
 
 export const PIPELINE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 export const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -72,15 +73,6 @@ export function parseIsoInstant(text: string): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-function isBaseUrl(text: string): boolean {
-  if (text === 'emulator') return true;
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
 
 function isCron(expression: string): boolean {
   try {
@@ -104,8 +96,11 @@ const optionalText = z
 
 export const sourceSchema = z.strictObject({
   baseUrl: z
-    .string({ error: 'baseUrl must be "emulator" or an http(s) URL' })
-    .refine(isBaseUrl, { error: 'baseUrl must be "emulator" or an http(s) URL such as https://rest.na.zuora.com' })
+    .string({ error: 'baseUrl must be "emulator" or an https URL' })
+    .superRefine((text, ctx) => {
+      const problem = text === 'emulator' ? undefined : baseUrlProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: `baseUrl ${problem}; e.g. https://rest.na.zuora.com or "emulator"` });
+    })
     .optional()
     .describe('Zuora REST base URL of your data center (e.g. https://rest.na.zuora.com), or "emulator" for the built-in AQuA emulator'),
   clientId: optionalText.describe('OAuth client id of a Zuora API user with AQuA access'),
@@ -115,6 +110,12 @@ export const sourceSchema = z.strictObject({
     .optional()
     .describe('us (default): incrementalTime is Pacific wall time; eu: UTC'),
   entityId: optionalText.describe('sent as Zuora-Entity-Ids on every call (multi-entity tenants)'),
+  minDownloadSpeed: integer(1, undefined, 'minDownloadSpeed')
+    .optional()
+    .describe(
+      'KiB per second a result-file download must average (default 64): a file gets 60 s plus its size at this speed; ' +
+        'a slower or stalled transfer fails and is downloaded again, instead of holding the pipeline',
+    ),
 });
 
 export const objectSchema = z

@@ -13,6 +13,8 @@ export interface SourceConfig {
   dataCenter: DataCenter;
   /** Sent as Zuora-Entity-Ids on every call when set. */
   entityId: string | undefined;
+  /** KiB/s a result-file download must average after its grace (ZuoraClientOptions.download). */
+  minDownloadSpeed: number;
 }
 
 export interface ObjectConfig {

@@ -1,7 +1,7 @@
 // src/db: the pg pool and Kysely instance, the embedded Postgres, migrations, transactions, identifier quoting.
 export type { EmbeddedInfo, Warehouse } from './types.ts';
 export { openWarehouse, resolveHome, ensureDatabase, EMBEDDED_DATABASE, type OpenWarehouseOptions } from './warehouse.ts';
-export { createPool, lockPoolFor, endLockPool, endPool, connectionsClosed, checkConnection, connectionError, connectionTarget, redactUrl, type ConnectionTarget, type PoolOptions } from './pool.ts';
+export { createPool, lockPoolFor, endLockPool, endPool, connectionsClosed, checkConnection, connectionError, connectionTarget, redactUrl, urlPasswords, probeWarehouse, type ConnectionTarget, type PoolOptions } from './pool.ts';
 export {
   startEmbeddedPostgres,
   stopEmbeddedPostgres,

@@ -39,15 +39,62 @@ export function connectionTarget(url: string): ConnectionTarget {
   };
 }
 
-/** The URL with its password replaced by `***`. */
+/**
+ * 'ok', or 'unreachable' when a trivial query fails, for health endpoints: whoever polls /healthz learns that the
+ * warehouse is down, never its host names, user names or server messages. The reason goes to the log, once per
+ * distinct reason (an orchestrator polls every few seconds).
+ */
+export async function probeWarehouse(pool: pg.Pool, logger: Logger): Promise<'ok' | 'unreachable'> {
+  try {
+    await pool.query('SELECT 1');
+    lastProbeFailure = undefined;
+    return 'ok';
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (reason !== lastProbeFailure) logger.warn(`health check: the warehouse does not answer: ${reason}`);
+    lastProbeFailure = reason;
+    return 'unreachable';
+  }
+}
+let lastProbeFailure: string | undefined;
+
+/** Query parameters of a connection string that carry a password (libpq and pg read `?password=`). */
+const PASSWORD_PARAM = /pass(word)?|pwd/i;
+
+/** The URL with its password replaced by `***`, in the userinfo and in any password-named query parameter. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    // URLSearchParams decodes the names, so `pass%77ord=` is found too.
+    for (const key of [...new Set(parsed.searchParams.keys())]) {
+      if (PASSWORD_PARAM.test(key)) parsed.searchParams.set(key, '***');
+    }
     return parsed.toString();
   } catch {
     return '(invalid database URL)';
   }
+}
+
+/** Every password a connection URL carries (userinfo and query), as written and decoded, for the redactor. */
+export function urlPasswords(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  const found = [parsed.password, ...[...parsed.searchParams].filter(([key]) => PASSWORD_PARAM.test(key)).map(([, value]) => value)];
+  const out: string[] = [];
+  for (const value of found.filter(Boolean)) {
+    out.push(value);
+    try {
+      out.push(decodeURIComponent(value));
+    } catch {
+      // A bad escape: databaseUrlFromEnv refuses such a URL before it gets here; the raw form is registered.
+    }
+  }
+  return out;
 }
 
 export interface PoolOptions {
@@ -60,11 +107,7 @@ export interface PoolOptions {
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const logger = options.logger ?? silentLogger;
   const target = connectionTarget(url);
-  const password = new URL(url).password;
-  if (password) {
-    registerSecret(password);
-    registerSecret(decodeURIComponent(password));
-  }
+  for (const password of urlPasswords(url)) registerSecret(password);
   const pool = new pg.Pool({
     connectionString: url,
     application_name: options.applicationName ?? 'aquasync',

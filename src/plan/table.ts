@@ -7,6 +7,7 @@ import { columnNameFor } from './names.ts';
 import { pgTypeFor } from './pg-types.ts';
 import type { ColumnSpec, PgType, TableSpec } from './types.ts';
 import { expectedHeaders } from './zoql.ts';
+import { outsideList, outsideText } from '../text.ts';
 
 /** Warehouse columns starting with this belong to aquasync (`_aquasync_deleted`, ...); no Zuora field may map there. */
 export const RESERVED_COLUMN_PREFIX = '_aquasync_';
@@ -34,7 +35,9 @@ function describedType(description: ObjectDescription | undefined, field: string
 }
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-const list = (items: readonly string[]): string => `[${items.join(', ')}]`;
+// Header cells come from the result file: shown on one line, few and short (a file may have 10,000 columns).
+const list = (items: readonly string[]): string => outsideList(items);
+const cell = (name: string): string => outsideText(name, 80);
 
 export function planTable(args: PlanTableArgs): TableSpec {
   const { schema, object, header } = args;
@@ -72,9 +75,9 @@ export function planTable(args: PlanTableArgs): TableSpec {
     const column = columnNameFor(name, base);
     const previous = seen.get(column);
     if (previous !== undefined) {
-      throw new DataError(`CSV headers "${previous}" and "${name}" of ${base} both map to column "${column}"`, {
+      throw new DataError(`CSV headers "${cell(previous)}" and "${cell(name)}" of ${base} both map to column "${cell(column)}"`, {
         hint: 'remove one of them from the query',
-        context: { object: base, column },
+        context: { object: base, column: cell(column) },
       });
     }
     seen.set(column, name);
@@ -82,7 +85,7 @@ export function planTable(args: PlanTableArgs): TableSpec {
     if (!same(field, 'Id')) type = describedType(joined ? args.describe(prefix ?? '') : baseDescription, field);
     if (column.startsWith(RESERVED_COLUMN_PREFIX)) {
       // Only a broken or foreign file can carry such a header (config names cannot): the job is abandoned.
-      throw new DataError(`CSV header "${name}" of ${base} maps to column "${column}", which is reserved for aquasync`, {
+      throw new DataError(`CSV header "${cell(name)}" of ${base} maps to column "${cell(column)}", which is reserved for aquasync`, {
         context: { object: base, column },
       });
     }

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
+import { probeWarehouse } from '../db/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
@@ -15,7 +16,7 @@ export interface StatusServer {
 
 export interface StatusServerOptions {
   port: number;
-  /** Default: every interface (a container's port mapping needs that). */
+  /** Default: 127.0.0.1 (this machine only); `schedule --host 0.0.0.0` opens it, e.g. in a container. */
   host?: string;
   scheduler: Scheduler;
   pool: pg.Pool;
@@ -30,6 +31,7 @@ export interface StatusServerOptions {
  */
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const { scheduler, pool, logger } = options;
+  const host = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? '/').split('?')[0];
@@ -38,12 +40,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         return;
       }
       if (path === '/healthz') {
-        let database = 'ok';
-        try {
-          await pool.query('SELECT 1');
-        } catch (error) {
-          database = errorMessage(error);
-        }
+        const database = await probeWarehouse(pool, logger);
         const status = scheduler.isStopping ? 'stopping' : database === 'ok' ? 'ok' : 'unhealthy';
         const body = JSON.stringify({ status, replica: scheduler.replicaId, running: scheduler.running, database });
         send(res, status === 'ok' ? 200 : 503, 'application/json', `${body}\n`);
@@ -55,7 +52,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
           send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(metrics, { up: true, stopping: scheduler.isStopping }));
         } catch (error) {
           logger.warn(`/metrics failed: ${errorMessage(error)}`);
-          send(res, 503, 'text/plain', `metrics unavailable: ${errorMessage(error)}\n`);
+          send(res, 503, 'text/plain', 'metrics unavailable (the reason is in the log)\n');
         }
         return;
       }
@@ -65,13 +62,12 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(options.port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '0.0.0.0';
   return {
     port,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -2,6 +2,7 @@
 // so a re-run skips what is done and resumes what a dead process left in flight.
 import { sql, type ColumnType, type Generated, type Kysely } from 'kysely';
 import type { StateDatabase } from './schema.ts';
+import { storedText } from '../text.ts';
 
 export type BackfillWindowStatus = 'pending' | 'running' | 'loaded' | 'failed';
 
@@ -158,7 +159,7 @@ export async function markWindowLoaded(db: Kysely<StateDatabase>, id: number, ro
 export async function markWindowFailed(db: Kysely<StateDatabase>, id: number, error: string): Promise<void> {
   await windows(db)
     .updateTable('aquasync.backfill_windows')
-    .set({ status: 'failed', error, updated_at: new Date() })
+    .set({ status: 'failed', error: storedText(error), updated_at: new Date() })
     .where('id', '=', id)
     .where('status', '!=', 'loaded')
     .execute();

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import { toJson } from './records.ts';
 import type { StateDatabase } from './schema.ts';
+import { storedText } from '../text.ts';
 
 export interface EventInput {
   pipeline: string;
@@ -19,7 +20,7 @@ export async function recordEvent(db: Kysely<StateDatabase>, event: EventInput):
       pipeline: event.pipeline,
       job_id: event.jobId ?? null,
       kind: event.kind,
-      message: event.message,
+      message: storedText(event.message),
       details: event.details === undefined ? null : toJson(event.details),
     })
     .returning('id')

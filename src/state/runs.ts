@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { WarehouseError } from '../errors.ts';
 import { toJson } from './records.ts';
 import type { RunKind, RunStatus, StateDatabase } from './schema.ts';
+import { storedText } from '../text.ts';
 
 export async function startRun(db: Kysely<StateDatabase>, input: { pipeline: string; kind: RunKind }): Promise<number> {
   const row = await db
@@ -42,7 +43,7 @@ export async function finishRun(db: Kysely<StateDatabase>, runId: number, input:
       watermark_before: input.watermarkBefore ?? null,
       watermark_after: input.watermarkAfter ?? null,
       error_code: input.error?.code ?? null,
-      error_message: input.error?.message ?? null,
+      error_message: input.error === undefined ? null : storedText(input.error.message),
       ...(input.details === undefined ? {} : { details: toJson(input.details) }),
       ...(input.jobId === undefined ? {} : { job_id: input.jobId }),
     })

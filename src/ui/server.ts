@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
+import { probeWarehouse } from '../db/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { StatusPage } from './handler.ts';
@@ -27,12 +28,7 @@ export async function startUiServer(options: { port: number; host?: string; page
       try {
         if (await page.handle(req, res)) return;
         if ((req.url ?? '/').split('?')[0] === '/healthz') {
-          let database = 'ok';
-          try {
-            await pool.query('SELECT 1');
-          } catch (error) {
-            database = errorMessage(error);
-          }
+          const database = await probeWarehouse(pool, logger);
           send(res, database === 'ok' ? 200 : 503, 'application/json', `${JSON.stringify({ status: database === 'ok' ? 'ok' : 'unhealthy', database })}\n`);
           return;
         }

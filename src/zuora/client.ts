@@ -5,7 +5,10 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { setTimeout as delay } from 'node:timers/promises';
+import { baseUrlProblem } from '../config/url.ts';
 import {
+  AquasyncError,
+  ConfigError,
   InterruptedError,
   ZuoraAuthError,
   ZuoraFileExpiredError,
@@ -13,12 +16,14 @@ import {
   ZuoraJobFailedError,
   ZuoraJobTimeoutError,
   ZuoraProtocolError,
+  ZuoraRedirectError,
   ZuoraRejectedError,
   ZuoraTransientError,
   ZuoraUnreachableError,
   type ErrorContext,
 } from '../errors.ts';
 import { redact, registerSecret, silentLogger, type Logger } from '../log.ts';
+import { outsideText } from '../text.ts';
 import { isDescribeDocument, parseDescribeXml } from './describe-xml.ts';
 import { describeNetworkError } from './network-error.ts';
 import {
@@ -46,6 +51,12 @@ export interface ZuoraClientOptions {
   poll?: { minIntervalMs?: number; maxIntervalMs?: number };
   /** Run-wide cancellation (shutdown): aborts requests, sleeps and downloads with an InterruptedError. */
   signal?: AbortSignal;
+  /**
+   * Overall pace of a download: after `graceMs`, a body must have delivered `minBytesPerSecond` for every further
+   * second we waited on it, so a file of N bytes has graceMs + N / minBytesPerSecond in all. A server that trickles
+   * (a byte every 30 s never trips the inactivity limit) fails with a retryable error instead of holding the run.
+   */
+  download?: { minBytesPerSecond?: number; graceMs?: number };
 }
 
 export interface WaitForJobOptions {
@@ -62,6 +73,8 @@ export interface OpenedFile {
 }
 
 const USER_AGENT = 'aquasync/0.1';
+/** Redirects followed within the Zuora host before we call it a loop. */
+const MAX_REDIRECTS = 5;
 const JSON_TYPE = 'application/json';
 
 interface CallSpec {
@@ -104,6 +117,20 @@ interface TextReply {
   text: string;
 }
 
+/** Default floor of a download's average speed (sourceSchema's minDownloadSpeed, 64 KiB/s) and its grace. */
+export const DEFAULT_MIN_DOWNLOAD_BYTES_PER_SECOND = 64 * 1024;
+export const DEFAULT_DOWNLOAD_GRACE_MS = 60_000;
+
+class TooSlow extends Error {
+  constructor(received: number, waitedMs: number, minBytesPerSecond: number) {
+    super(
+      `${received} byte(s) in ${(waitedMs / 1000).toFixed(1)} s, below the minimum of ${minBytesPerSecond} bytes/s ` +
+        '(source.minDownloadSpeed)',
+    );
+    this.name = 'TooSlow';
+  }
+}
+
 class RequestTimeout extends Error {
   constructor(ms: number) {
     super(`no answer within ${ms} ms`);
@@ -116,8 +143,7 @@ function isOk(status: number): boolean {
 }
 
 function snippet(text: string, max = 300): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return redact(flat.length > max ? `${flat.slice(0, max)}…` : flat);
+  return redact(outsideText(text.replace(/\s+/g, ' ').trim(), max));
 }
 
 function tryJson(text: string): unknown {
@@ -130,6 +156,8 @@ function tryJson(text: string): unknown {
 
 export class ZuoraClient {
   private readonly baseUrl: string;
+  /** scheme://host:port of baseUrl: the only place credentials (client secret, tokens) are ever sent. */
+  private readonly origin: string;
   private readonly clientId: string;
   private readonly clientSecret: string;
   private readonly entityId: string | undefined;
@@ -141,11 +169,20 @@ export class ZuoraClient {
   private readonly pollMinMs: number;
   private readonly pollMaxMs: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly minBytesPerSecond: number;
+  private readonly downloadGraceMs: number;
   private token: { value: string; refreshAt: number } | undefined;
   private tokenInFlight: Promise<string> | undefined;
 
   constructor(options: ZuoraClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const problem = baseUrlProblem(this.baseUrl);
+    if (problem) {
+      throw new ConfigError(`the Zuora base URL ${problem}`, {
+        hint: 'set baseUrl (ZUORA_BASE_URL) to your data center, e.g. https://rest.na.zuora.com',
+      });
+    }
+    this.origin = new URL(this.baseUrl).origin;
     this.clientId = options.clientId;
     this.clientSecret = options.clientSecret;
     registerSecret(options.clientSecret);
@@ -158,6 +195,8 @@ export class ZuoraClient {
     this.pollMinMs = options.poll?.minIntervalMs ?? 2000;
     this.pollMaxMs = options.poll?.maxIntervalMs ?? 60_000;
     this.signal = options.signal;
+    this.minBytesPerSecond = Math.max(1, options.download?.minBytesPerSecond ?? DEFAULT_MIN_DOWNLOAD_BYTES_PER_SECOND);
+    this.downloadGraceMs = Math.max(0, options.download?.graceMs ?? DEFAULT_DOWNLOAD_GRACE_MS);
   }
 
   // ---------------------------------------------------------------- jobs
@@ -450,12 +489,7 @@ export class ZuoraClient {
       const timer = setTimeout(() => deadline.abort(new RequestTimeout(this.timeoutMs)), this.timeoutMs);
       const signal = this.signal ? AbortSignal.any([deadline.signal, this.signal]) : deadline.signal;
       try {
-        const res = await fetch(spec.url ?? `${this.baseUrl}${spec.path}`, {
-          method: spec.method,
-          headers,
-          ...(spec.body !== undefined ? { body: spec.body } : {}),
-          signal,
-        });
+        const res = await this.fetchPinned(spec, headers, signal);
         this.log.debug(`${spec.method} ${spec.path} -> ${res.status}`, { operation: spec.operation, attempt });
 
         if (res.status === 401 && spec.auth !== false) {
@@ -481,6 +515,7 @@ export class ZuoraClient {
         }
       } catch (error) {
         if (this.signal?.aborted) throw new InterruptedError(`interrupted while trying to ${spec.operation}`);
+        if (error instanceof AquasyncError) throw error;
         const url = spec.url ?? `${this.baseUrl}${spec.path}`;
         if (deadline.signal.aborted) {
           last = { reason: `no answer within ${this.timeoutMs} ms`, hint: describeNetworkError(deadline.signal.reason, url)?.hint, cause: error };
@@ -512,6 +547,53 @@ export class ZuoraClient {
       context: { ...spec.context, status: last.status },
       cause: last.cause,
     });
+  }
+
+  /**
+   * fetch for one attempt. Requests that carry credentials (the token call's client secret, the bearer token on
+   * every API call and /v1/files download) follow redirects only within the configured origin: fetch itself would
+   * re-send a 307'd POST body, client secret included, to whatever host the Location names. Pre-signed URLs
+   * (`spec.url`) carry none of ours and may be redirected anywhere.
+   */
+  private async fetchPinned(spec: CallSpec, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+    if (spec.url !== undefined) {
+      return fetch(spec.url, { method: spec.method, headers, ...(spec.body !== undefined ? { body: spec.body } : {}), signal });
+    }
+    let url = `${this.baseUrl}${spec.path}`;
+    let method: string = spec.method;
+    let body = spec.body;
+    for (let hop = 0; ; hop++) {
+      const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal, redirect: 'manual' });
+      const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+      if (location === null) return res;
+      await res.body?.cancel().catch(() => undefined);
+      let target: URL;
+      try {
+        target = new URL(location, url);
+      } catch {
+        throw new ZuoraProtocolError(`Zuora redirected "${spec.operation}" to an invalid URL (HTTP ${res.status})`, { context: spec.context });
+      }
+      if (target.origin !== this.origin) {
+        throw new ZuoraRedirectError(
+          `refused a redirect of "${spec.operation}" from ${this.origin} to ${target.origin} (HTTP ${res.status}): ` +
+            `credentials are sent only to the configured Zuora host`,
+          {
+            location: target.origin,
+            hint: 'set baseUrl to the data center host itself (e.g. https://rest.na.zuora.com, not a host that redirects); a proxy may be rewriting the answer',
+            context: { ...spec.context, status: res.status, location: target.origin },
+          },
+        );
+      }
+      if (hop >= MAX_REDIRECTS) {
+        throw new ZuoraProtocolError(`Zuora redirected "${spec.operation}" more than ${MAX_REDIRECTS} times`, { context: spec.context });
+      }
+      // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body; 307/308 keep both.
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+      }
+      url = target.href;
+    }
   }
 
   /** A cached token, shared by concurrent callers, refreshed ahead of its expiry. */
@@ -595,30 +677,58 @@ export class ZuoraClient {
     const source = Readable.fromWeb(web);
     const out = new PassThrough();
     let timer: NodeJS.Timeout | undefined;
+    const backpressured = (): boolean => out.writableNeedDrain || source.isPaused();
     const arm = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         // A slow consumer (backpressure) is not a stalled download.
-        if (out.writableNeedDrain || source.isPaused()) arm();
+        if (backpressured()) arm();
         else source.destroy(new RequestTimeout(this.timeoutMs));
       }, this.timeoutMs);
       timer.unref();
     };
-    source.on('data', arm);
-    source.once('end', () => clearTimeout(timer));
+    // The overall pace: time spent waiting on the server (not on our own back-pressured consumer) is summed, and
+    // the bytes received must keep up with minBytesPerSecond once the grace is over.
+    let received = 0;
+    let waitedMs = 0;
+    let lastTick = Date.now();
+    const tickMs = Math.max(10, Math.min(1000, Math.floor(this.downloadGraceMs / 4) || 10));
+    const pace = setInterval(() => {
+      const now = Date.now();
+      if (!backpressured()) waitedMs += now - lastTick;
+      lastTick = now;
+      const owed = ((waitedMs - this.downloadGraceMs) / 1000) * this.minBytesPerSecond;
+      if (owed > received) source.destroy(new TooSlow(received, waitedMs, this.minBytesPerSecond));
+    }, tickMs);
+    pace.unref();
+    source.on('data', (chunk: Uint8Array) => {
+      received += chunk.byteLength;
+      arm();
+    });
+    source.once('end', () => {
+      clearTimeout(timer);
+      clearInterval(pace);
+    });
     source.once('error', (error) => {
       clearTimeout(timer);
+      clearInterval(pace);
       if (this.signal?.aborted) {
         out.destroy(new InterruptedError(`interrupted while downloading result file ${fileId}`));
         return;
       }
-      const reason = error instanceof RequestTimeout ? `no data for ${this.timeoutMs} ms` : (networkFault(error) ?? error.message);
+      const reason =
+        error instanceof RequestTimeout
+          ? `no data for ${this.timeoutMs} ms`
+          : error instanceof TooSlow
+            ? `too slow: ${error.message}`
+            : (networkFault(error) ?? error.message);
       out.destroy(
         new ZuoraTransientError(`download of result file ${fileId} broke off: ${redact(reason)}`, { context, cause: error }),
       );
     });
     out.once('close', () => {
       clearTimeout(timer);
+      clearInterval(pace);
       if (!source.destroyed) source.destroy();
     });
     source.pipe(out);

@@ -2,6 +2,7 @@
 
 import { ZuoraProtocolError, type ErrorContext } from '../errors.ts';
 import type { AquaBatch, AquaJob, AquaJobStatus } from './types.ts';
+import { outsideText } from '../text.ts';
 
 const JOB_STATUSES: readonly AquaJobStatus[] = [
   'submitted',
@@ -51,7 +52,7 @@ function errorDetails(body: Json): ZuoraRejection {
     optionalString(body.errorCode) ?? optionalString(body.code) ?? reasons.map((r) => optionalString(r.code)).find(Boolean);
   const messages = [optionalString(body.message), optionalString(body.errorMessage), ...reasons.map((r) => optionalString(r.message))]
     .filter((m): m is string => Boolean(m && m.trim()));
-  return { code, message: messages.join('; ') || 'Zuora gave no message' };
+  return { code: code === undefined ? undefined : outsideText(code, 40), message: outsideText(messages.join('; ')) || 'Zuora gave no message' };
 }
 
 /**
@@ -85,7 +86,7 @@ export function jobErrorText(body: unknown): string | undefined {
   const code = optionalString(body.errorCode);
   const message = optionalString(body.message) ?? optionalString(body.errorMessage);
   if (!code && !message) return undefined;
-  return [code ? `errorCode ${code}` : undefined, message].filter(Boolean).join(': ');
+  return outsideText([code ? `errorCode ${code}` : undefined, message].filter(Boolean).join(': '));
 }
 
 function normalizeBatch(raw: unknown, index: number, context: ErrorContext): AquaBatch {
@@ -116,7 +117,7 @@ function normalizeBatch(raw: unknown, index: number, context: ErrorContext): Aqu
     batch.segments = raw.segments;
   }
   const message = optionalString(raw.message);
-  if (message && message.trim()) batch.message = message;
+  if (message && message.trim()) batch.message = outsideText(message);
   return batch;
 }
 

@@ -23,7 +23,7 @@ const UNTIL = new Date('2026-10-25T00:00:00Z');
 function yamlFor(name: string, schema: string, source?: { url: string; clientId: string; clientSecret: string }): string {
   return `
 source:
-  baseUrl: ${source?.url ?? 'http://placeholder'}
+  baseUrl: ${source?.url ?? 'https://placeholder'}
   clientId: ${source?.clientId ?? 'id'}
   clientSecret: ${source?.clientSecret ?? 'secret'}
 warehouse:

@@ -73,7 +73,7 @@ describe('splitWindows', () => {
 });
 
 const yaml = `
-source: { baseUrl: http://placeholder, clientId: id, clientSecret: secret }
+source: { baseUrl: https://placeholder, clientId: id, clientSecret: secret }
 pipelines:
   - name: billing
     schedule: "0 2 * * *"

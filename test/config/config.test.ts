@@ -59,7 +59,7 @@ describe('parseConfig', () => {
         startDate: new Date('2000-01-01T00:00:00Z'),
         jobTimeout: 10_800,
         concurrency: 4,
-        source: { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'us', entityId: 'optional' },
+        source: { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'us', entityId: 'optional', minDownloadSpeed: 64 },
         objects: [
           {
             name: 'Account',
@@ -95,7 +95,7 @@ describe('parseConfig', () => {
       startDate: new Date('2000-01-01T00:00:00Z'),
       jobTimeout: 10_800,
       concurrency: 4,
-      source: { baseUrl: 'emulator', dataCenter: 'us', entityId: undefined },
+      source: { baseUrl: 'emulator', dataCenter: 'us', entityId: undefined, minDownloadSpeed: 64 },
     });
     expect(pipeline?.objects.map((object) => [object.table, object.primaryKey, object.deletes, object.types])).toEqual([
       ['account', ['Id'], 'soft', {}],
@@ -110,7 +110,7 @@ describe('parseConfig', () => {
       base,
       { ZUORA_BASE_URL: 'https://rest.eu.zuora.com/', ZUORA_CLIENT_ID: 'id', ZUORA_CLIENT_SECRET: 'shh-secret' },
       (c) => c.pipelines[0]?.source,
-      { baseUrl: 'https://rest.eu.zuora.com', clientId: 'id', clientSecret: 'shh-secret', dataCenter: 'us', entityId: undefined },
+      { baseUrl: 'https://rest.eu.zuora.com', clientId: 'id', clientSecret: 'shh-secret', dataCenter: 'us', entityId: undefined, minDownloadSpeed: 64 },
     ],
     [
       ':- default also replaces an empty value',
@@ -145,7 +145,14 @@ describe('parseConfig', () => {
       base.replace('objects:', 'source:\n      dataCenter: eu\n      entityId: e1\n    objects:'),
       {},
       (c) => c.pipelines[0]?.source,
-      { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'eu', entityId: 'e1' },
+      { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'eu', entityId: 'e1', minDownloadSpeed: 64 },
+    ],
+    [
+      'minDownloadSpeed per pipeline',
+      base.replace('objects:', 'source:\n      minDownloadSpeed: 8\n    objects:'),
+      {},
+      (c) => c.pipelines[0]?.source.minDownloadSpeed,
+      8,
     ],
     [
       'type overrides normalised',
@@ -236,7 +243,10 @@ describe('parseConfig', () => {
     ['bad format', base.replace('partner:', 'format: json\n    partner:'), {}, /^pipelines\.yaml:10: .*format must be csv, gzip or zip/],
     ['bad deletes', base.replace('deletes: soft', 'deletes: sometimes'), {}, /^pipelines\.yaml:15: .*deletes must be soft, hard or ignore/],
     ['bad dataCenter', base.replace('warehouse:', '  dataCenter: apac\nwarehouse:'), {}, /^pipelines\.yaml:5: dataCenter must be us or eu/],
-    ['bad baseUrl', base, { ZUORA_BASE_URL: 'ftp://zuora.example' }, /^pipelines\.yaml:2: baseUrl must be "emulator" or an http\(s\) URL/],
+    ['bad baseUrl', base, { ZUORA_BASE_URL: 'ftp://zuora.example' }, /^pipelines\.yaml:2: baseUrl must be an https URL, not ftp:/],
+    // The client secret and tokens would cross the network readable by anyone on the path.
+    ['plain http to another host', base, { ZUORA_BASE_URL: 'http://rest.na.zuora.com' }, /^pipelines\.yaml:2: baseUrl must use https: plain http would send the OAuth client secret/],
+    ['plain http to a lookalike of loopback', base, { ZUORA_BASE_URL: 'http://127.0.0.1.evil.example' }, /^pipelines\.yaml:2: baseUrl must use https/],
     ['missing credentials', base, { ZUORA_BASE_URL: 'https://rest.na.zuora.com' }, /^pipelines\.yaml:3: pipeline "billing": source\.clientId is empty .*set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET \(missing: ZUORA_CLIENT_ID\).*\npipelines\.yaml:4: .*missing: ZUORA_CLIENT_SECRET/],
     ['missing baseUrl', base.replace('  baseUrl: ${ZUORA_BASE_URL:-emulator}\n', ''), {}, /^pipelines\.yaml:7: pipeline "billing": source\.baseUrl is not set/],
   ])('%s', (_name, text, env, message) => {
@@ -245,7 +255,7 @@ describe('parseConfig', () => {
 
   it('reads verify: {schedule, reconcile} with reconcile defaulting to report; without it there is no scheduled verification', () => {
     const yaml = (verify: string) =>
-      `source: { baseUrl: http://x, clientId: a, clientSecret: b }\npipelines:\n  - name: billing\n    schedule: "0 2 * * *"\n    partner: p\n    project: q\n${verify}    objects:\n      - name: Account\n        fields: [Id]\n`;
+      `source: { baseUrl: https://x, clientId: a, clientSecret: b }\npipelines:\n  - name: billing\n    schedule: "0 2 * * *"\n    partner: p\n    project: q\n${verify}    objects:\n      - name: Account\n        fields: [Id]\n`;
     expect(parseConfig(yaml('    verify: { schedule: "0 6 * * 0" }\n'), 'p.yaml', {}).pipelines[0]?.verify).toEqual({ schedule: '0 6 * * 0', reconcile: 'report' });
     expect(parseConfig(yaml('    verify: { schedule: "0 6 * * 0", reconcile: apply }\n'), 'p.yaml', {}).pipelines[0]?.verify).toEqual({
       schedule: '0 6 * * 0',

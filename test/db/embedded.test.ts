@@ -90,6 +90,8 @@ describe('embedded Postgres service', () => {
     await first.pool.query('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)');
     // No initdb leftovers next to the data.
     expect((await fs.readdir(path.join(home, 'pg'))).filter((f) => f.startsWith('.initdb'))).toEqual([]);
+    // The password that stays (for later opens) is readable by its owner only.
+    expect((await fs.stat(path.join(home, 'pg', 'password'))).mode & 0o777).toBe(0o600);
   });
 
   it('is found again by a later open and keeps running when that open closes', async () => {

@@ -36,7 +36,7 @@ export function pipelineConfig(overrides: Partial<PipelineConfig> = {}): Pipelin
       objectConfig({ name: 'AccountingPeriod', table: 'accounting_period', fields: ['Id', 'Name'] }),
       objectConfig({ name: 'Product', fields: ['Id'], deletes: 'ignore' }),
     ],
-    source: { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'us', entityId: undefined },
+    source: { baseUrl: 'emulator', clientId: '', clientSecret: '', dataCenter: 'us', entityId: undefined, minDownloadSpeed: 64 },
     ...overrides,
   };
 }

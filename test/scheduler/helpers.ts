@@ -10,7 +10,7 @@ import { waitFor as waitUntil } from '../helpers/wait.ts';
 export function yamlFor(opts: { name: string; project: string; schedule: string }): string {
   return `
 source:
-  baseUrl: http://placeholder
+  baseUrl: https://placeholder
   clientId: id
   clientSecret: secret
 warehouse:

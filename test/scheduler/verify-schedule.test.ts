@@ -13,7 +13,7 @@ import { pipelineFrom, startWorld, syncOnce, type SyncWorld } from '../sync/help
 import { waitFor } from './helpers.ts';
 
 const yaml = `
-source: { baseUrl: http://placeholder, clientId: id, clientSecret: secret }
+source: { baseUrl: https://placeholder, clientId: id, clientSecret: secret }
 warehouse: { schema: zuora }
 pipelines:
   - name: billing

@@ -27,7 +27,7 @@ async function open(readings: Partial<ZuoraReadings> = {}, options: EmulatorOpti
 function yaml(o: { accountFields?: string[]; deletes?: string; lookback?: number; format?: string; offset?: number; project?: string; items?: boolean } = {}): string {
   return `
 source:
-  baseUrl: http://placeholder
+  baseUrl: https://placeholder
   clientId: id
   clientSecret: secret
 warehouse:

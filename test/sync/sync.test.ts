@@ -9,7 +9,7 @@ const ITEM_FIELDS = ['Id', 'ChargeAmount', 'ChargeDate', 'ServiceStartDate', 'Qu
 function yamlFor(opts: { name: string; project: string; format?: string; schema?: string; deletes?: string; lookback?: number }): string {
   return `
 source:
-  baseUrl: http://placeholder
+  baseUrl: https://placeholder
   clientId: id
   clientSecret: secret
 warehouse:

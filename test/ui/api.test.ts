@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.ts';
+import pg from 'pg';
+import { freePort } from '../../src/db/index.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
 import { Scheduler, startStatusServer } from '../../src/scheduler/index.ts';
 import { COUNT_TTL_MS, StatusApi } from '../../src/ui/api.ts';
 import { CONTENT_SECURITY_POLICY, createStatusPage, startUiServer, type UiServer } from '../../src/ui/index.ts';
@@ -186,6 +188,44 @@ describe('status page API', () => {
       expect((await fetch(`${status.url}/nothing`)).status).toBe(404);
     } finally {
       await status.close();
+    }
+  });
+
+  it('`schedule --port` listens on loopback unless --host says otherwise', async () => {
+    const scheduler = new Scheduler({ pool: world.warehouse.pool, db: world.warehouse.db, pipelines, logger: silentLogger, run: () => Promise.reject(new Error('unused')) });
+    const status = await startStatusServer({ port: 0, scheduler, pool: world.warehouse.pool, logger: silentLogger });
+    try {
+      expect(status.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      await status.close();
+    }
+  });
+
+  it('/healthz on both servers says the warehouse is unreachable without the database error text; the log has it', async () => {
+    // A pool to a closed port, with a user and password that must not surface: the driver's message names the
+    // address (ECONNREFUSED 127.0.0.1:port); a server's would name users, databases or hosts.
+    const closed = await freePort();
+    const broken = new pg.Pool({ connectionString: `postgres://healthz_user:healthz-pw@127.0.0.1:${closed}/healthz_db`, connectionTimeoutMillis: 2000 });
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => lines.push(line) });
+    const scheduler = new Scheduler({ pool: broken, db: world.warehouse.db, pipelines, logger: silentLogger, run: () => Promise.reject(new Error('unused')) });
+    const api = new StatusApi({ pool: broken, schema, pipelines });
+    const servers = [
+      await startStatusServer({ port: 0, scheduler, pool: broken, logger }),
+      await startUiServer({ port: 0, page: createStatusPage({ api, logger }), pool: broken, logger }),
+    ];
+    try {
+      for (const s of servers) {
+        const health = await fetch(new URL('/healthz', s.url));
+        expect(health.status).toBe(503);
+        const text = await health.text();
+        expect(JSON.parse(text)).toMatchObject({ status: 'unhealthy', database: 'unreachable' });
+        for (const leak of ['ECONNREFUSED', String(closed), 'healthz_user', 'healthz-pw', 'healthz_db']) expect(text).not.toContain(leak);
+      }
+      expect(lines.join('\n')).toMatch(/health check: the warehouse does not answer: .*ECONNREFUSED/);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+      await broken.end();
     }
   });
 });

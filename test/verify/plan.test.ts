@@ -16,7 +16,7 @@ import {
 import { dataQueryErrorText, normalizeDataQueryJob, sqlString, sqlTimestamp } from '../../src/zuora/index.ts';
 
 const yaml = `
-source: { baseUrl: http://x, clientId: a, clientSecret: b }
+source: { baseUrl: https://x, clientId: a, clientSecret: b }
 warehouse: { schema: zuora }
 pipelines:
   - name: billing

@@ -13,7 +13,7 @@ import { clientFor, pipelineFrom, startWorld, syncOnce, type SyncWorld } from '.
 
 const DAY = 86_400_000;
 const yaml = `
-source: { baseUrl: http://placeholder, clientId: id, clientSecret: secret }
+source: { baseUrl: https://placeholder, clientId: id, clientSecret: secret }
 warehouse: { schema: zuora }
 pipelines:
   - name: billing
