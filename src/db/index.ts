@@ -29,3 +29,4 @@ export {
 export { migrate, STATE_SCHEMA } from './migrate.ts';
 export { withTransaction, kyselyForClient } from './transaction.ts';
 export { quoteIdent } from './sql.ts';
+export { STATE_COLUMNS, type StateDatabase } from './schema.ts';

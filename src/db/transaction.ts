@@ -2,7 +2,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import { WarehouseError } from '../errors.ts';
-import type { StateDatabase } from '../state/types.ts';
+import type { StateDatabase } from './schema.ts';
 
 /**
  * A Kysely instance whose every query runs on `client` (docs/design/libraries.md#transactions). It never ends the client:

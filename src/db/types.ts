@@ -1,7 +1,7 @@
 // What src/db hands to the rest of aquasync.
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import type { StateDatabase } from '../state/types.ts';
+import type { StateDatabase } from './schema.ts';
 
 export interface Warehouse {
   pool: pg.Pool;

@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { EmbeddedPostgresError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { StateDatabase } from '../state/types.ts';
+import type { StateDatabase } from './schema.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
 import { checkConnection, connectionsClosed, createPool, endLockPool, redactUrl } from './pool.ts';
 import { quoteIdent } from './sql.ts';

@@ -1,5 +1,6 @@
-// Kysely types of the aquasync schema (migrations/0001_state.ts). bigint columns read as number: src/db's pool
-// parses int8 that way.
+// Kysely types of the aquasync state schema: every table the migrations create, declared once here (STATE_COLUMNS
+// lists their columns at run time; a test compares both with a migrated database). bigint columns read as number:
+// src/db's pool parses int8 that way.
 import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -184,6 +185,40 @@ export interface VerificationsTable {
   details: NullableJson;
 }
 
+export interface ScheduleSlotsTable {
+  pipeline: string;
+  due_at: Timestamp;
+  trigger: 'cron' | 'resume';
+  status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
+  owner: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  lease_until: NullableTimestamp;
+  claimed_at: DefaultedTimestamp;
+  started_at: DefaultedTimestamp;
+  heartbeat_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  taken_over_from: string | null;
+  run_ids: ColumnType<number[], number[] | undefined, number[]>;
+  rows_written: number | null;
+  error: string | null;
+}
+
+export interface BackfillWindowsTable {
+  id: Generated<number>;
+  pipeline: string;
+  objects: string;
+  since: Timestamp;
+  until: Timestamp;
+  status: ColumnType<'pending' | 'running' | 'loaded' | 'failed', 'pending' | 'running' | 'loaded' | 'failed' | undefined>;
+  job_id: number | null;
+  run_id: number | null;
+  rows: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  loaded_at: NullableTimestamp;
+}
+
 export interface StateDatabase {
   'aquasync.watermarks': WatermarksTable;
   'aquasync.runs': RunsTable;
@@ -195,4 +230,28 @@ export interface StateDatabase {
   'aquasync.tombstones': TombstonesTable;
   'aquasync.rejected_rows': RejectedRowsTable;
   'aquasync.verifications': VerificationsTable;
+  'aquasync.schedule_slots': ScheduleSlotsTable;
+  'aquasync.backfill_windows': BackfillWindowsTable;
 }
+
+type ColumnLists = { readonly [T in keyof StateDatabase]: readonly (keyof StateDatabase[T] & string)[] };
+
+/** The columns of each state table at run time, for the drift test against a migrated database. */
+export const STATE_COLUMNS = {
+  'aquasync.watermarks': ['pipeline', 'watermark', 'job_id', 'updated_at'],
+  'aquasync.runs': ['id', 'pipeline', 'kind', 'status', 'started_at', 'finished_at', 'job_id', 'rows_written', 'rows_read', 'rows_quarantined', 'watermark_before', 'watermark_after', 'error_code', 'error_message', 'details', 'host', 'pid'],
+  'aquasync.jobs': ['id', 'zuora_job_id', 'idempotency_key', 'pipeline', 'run_id', 'kind', 'status', 'request', 'incremental_time', 'window_from', 'window_to', 'zuora_status', 'start_time', 'offset_seconds', 'parent_job_id', 'created_at', 'submitted_at', 'completed_at', 'applied_at', 'updated_at', 'error'],
+  'aquasync.batches': ['job_id', 'name', 'object', 'table_name', 'batch_id', 'full', 'record_count', 'status'],
+  'aquasync.files': ['file_id', 'job_id', 'batch_name', 'ordinal', 'status', 'stage_table', 'rows', 'header', 'staged_at', 'applied_at'],
+  'aquasync.events': ['id', 'pipeline', 'job_id', 'at', 'kind', 'message', 'details'],
+  'aquasync.snapshots': ['pipeline', 'table_name', 'object', 'query', 'owed_reason', 'owed_since', 'last_snapshot_at', 'last_snapshot_job', 'updated_at'],
+  'aquasync.tombstones': ['schema_name', 'table_name', 'key', 'deleted_at', 'updated_at', 'job_id'],
+  'aquasync.rejected_rows': ['id', 'pipeline', 'object', 'table_name', 'job_id', 'file_id', 'line', 'record', 'raw_line', 'error', 'fingerprint', 'first_seen_at', 'last_seen_at', 'times_seen', 'resolved_at'],
+  'aquasync.verifications': ['id', 'pipeline', 'object', 'table_name', 'kind', 'trigger', 'checked_at', 'since', 'until', 'ok', 'days_checked', 'days_matching', 'zuora_rows', 'warehouse_rows', 'rows_missing', 'rows_extra', 'rows_stale', 'rows_pending', 'worst_day', 'worst_day_diff', 'applied', 'rows_marked_deleted', 'rows_repulled', 'run_id', 'error', 'details'],
+  'aquasync.schedule_slots': ['pipeline', 'due_at', 'trigger', 'status', 'owner', 'attempts', 'lease_until', 'claimed_at', 'started_at', 'heartbeat_at', 'finished_at', 'taken_over_from', 'run_ids', 'rows_written', 'error'],
+  'aquasync.backfill_windows': ['id', 'pipeline', 'objects', 'since', 'until', 'status', 'job_id', 'run_id', 'rows', 'error', 'created_at', 'updated_at', 'loaded_at'],
+} as const satisfies ColumnLists;
+
+// Every declared column is listed: a column added to an interface but not here is a type error.
+type Unlisted = { [T in keyof StateDatabase]: Exclude<keyof StateDatabase[T], (typeof STATE_COLUMNS)[T][number]> }[keyof StateDatabase];
+export const STATE_COLUMNS_COMPLETE: [Unlisted] extends [never] ? true : Unlisted = true;

@@ -1,0 +1,32 @@
+// The Kysely schema (src/db/schema.ts) against a migrated database: every state table and column the migrations
+// create is declared, and nothing declared is missing from the database.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { migrate, openWarehouse, STATE_COLUMNS, type Warehouse } from '../../src/db/index.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+let database: TestDatabase;
+let warehouse: Warehouse;
+
+beforeAll(async () => {
+  database = await createTestDatabase('db_schema_drift');
+  warehouse = await openWarehouse({ databaseUrl: database.url });
+  await migrate(warehouse.db);
+});
+
+afterAll(async () => {
+  await warehouse?.close();
+  await database?.drop();
+});
+
+it('declares exactly the tables and columns the migrations create', async () => {
+  const { rows } = await warehouse.pool.query<{ t: string; c: string }>(
+    `SELECT 'aquasync.' || c.table_name AS t, c.column_name AS c
+       FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+      WHERE c.table_schema = 'aquasync' AND t.table_type = 'BASE TABLE' AND c.table_name NOT LIKE 'kysely_migration%'
+      ORDER BY 1, 2`,
+  );
+  const migrated: Record<string, string[]> = {};
+  for (const r of rows) (migrated[r.t] ??= []).push(r.c);
+  const declared = Object.fromEntries(Object.entries(STATE_COLUMNS).map(([t, cs]) => [t, [...cs].sort()]));
+  expect(migrated).toEqual(declared);
+});
