@@ -9,7 +9,7 @@ import type { StoredRow, Value } from './model.ts';
 import { Clock, resolveOptions } from './context.ts';
 import { FaultRegistry } from './faults.ts';
 import { AquaService } from './jobs.ts';
-import type { AquaState } from './jobs.ts';
+import type { AquaState } from './jobs/types.ts';
 import { DataQueryService } from './data-query.ts';
 import type { DataQueryJob } from './data-query.ts';
 import { EmulatorServer } from './server.ts';
