@@ -1,4 +1,4 @@
-// AQuA's CSV result format (reference §9) as a pull-based stream: each _read renders about 64 KB of rows from the
+// AQuA's CSV result format (docs/aqua.md#files) as a pull-based stream: each _read renders about 64 KB of rows from the
 // iterator, so a slow consumer (backpressure) holds the generator, never a growing buffer, and millions of rows
 // stream in flat memory.
 

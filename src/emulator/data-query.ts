@@ -10,7 +10,7 @@ import { hexId } from './context.ts';
 import { executeSql, parseSql, SqlError } from './data-query-sql.ts';
 import { catalogueStatement } from './data-query-meta.ts';
 import type { OutputField, SqlResult } from './data-query-sql.ts';
-import type { Reply, FileBody } from './jobs.ts';
+import type { Reply, FileBody } from './jobs/types.ts';
 import { formatIsoInZone, formatWallTime } from './time.ts';
 import { DELETED_RETENTION_MS } from './zoql.ts';
 import type { JobSummary } from './types.ts';

@@ -1,88 +1,63 @@
 // startEmulator: builds the tenant, the AQuA and Data Query services and the HTTP server, loads and saves the
-// optional state file (sessions, jobs, files, clock, mutations) so a restarted emulator continues where it was.
+// optional state file (state-file.ts) so a restarted emulator continues where it was.
 import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createTenant } from './data.ts';
-import type { StoredRow, Value } from './model.ts';
+import type { StoredRow, Tenant } from './model.ts';
 import { Clock, resolveOptions } from './context.ts';
+import type { ResolvedOptions } from './context.ts';
 import { FaultRegistry } from './faults.ts';
 import { AquaService } from './jobs.ts';
-import type { AquaState } from './jobs.ts';
 import { DataQueryService } from './data-query.ts';
-import type { DataQueryJob } from './data-query.ts';
 import { EmulatorServer } from './server.ts';
+import { clockDelta, loadSavedState, replayMutations, StateWriter } from './state-file.ts';
+import type { Mutation, PersistedState } from './state-file.ts';
 import type { Emulator, EmulatorAdmin, EmulatorOptions } from './types.ts';
 
-type Mutation =
-  | { op: 'insert'; object: string; values: Record<string, Value>; at: number; id: string }
-  | { op: 'update'; object: string; id: string; values: Record<string, Value>; at: number }
-  | { op: 'remove'; object: string; id: string; at: number };
-
-interface PersistedState {
-  version: 1;
-  seed: number;
-  rows: number;
+/** The emulator's moving parts, before the HTTP server exists. */
+interface Parts {
+  resolved: ResolvedOptions;
+  clock: Clock;
   generatedBefore: number;
-  clockDelta: number;
-  clientId: string;
-  clientSecret: string;
+  tenant: Tenant;
   mutations: Mutation[];
-  aqua: AquaState;
-  dataQuery: DataQueryJob[];
-}
-
-function loadState(path: string): PersistedState | undefined {
-  if (!existsSync(path)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new Error(`emulator state file ${path} is not valid JSON; delete it to start a fresh emulator`, { cause });
-  }
-  const state = parsed as Partial<PersistedState>;
-  if (state.version !== 1 || state.aqua === undefined) {
-    throw new Error(`emulator state file ${path} has an unknown layout; delete it to start a fresh emulator`);
-  }
-  return state as PersistedState;
+  faults: FaultRegistry;
+  aqua: AquaService;
+  dataQuery: DataQueryService;
+  writer: StateWriter;
+  /** Set once the server listens; Data Query result URLs point at it. */
+  endpoint: { baseUrl: string };
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const saved = options.statePath === undefined ? undefined : loadState(options.statePath);
-  if (saved !== undefined && (saved.seed !== (options.seed ?? 1) || saved.rows !== (options.rows ?? 1000))) {
-    throw new Error(
-      `emulator state file ${options.statePath} was made with seed ${saved.seed} and rows ${saved.rows}, ` +
-        `not seed ${options.seed ?? 1} and rows ${options.rows ?? 1000}; use the same options or delete the file`,
-    );
-  }
+  const saved = loadSavedState(options);
   // Generated credentials survive restarts through the state file, so a client's config keeps working.
   const resolved = resolveOptions({
     ...options,
     clientId: options.clientId ?? saved?.clientId,
     clientSecret: options.clientSecret ?? saved?.clientSecret,
   });
-  let loading = true;
-  const persist = (): void => {
-    if (loading || resolved.statePath === undefined) return;
-    const state: PersistedState = {
-      version: 1,
-      seed: resolved.seed,
-      rows: resolved.rows,
-      generatedBefore,
-      clockDelta: clock.delta,
-      clientId: resolved.clientId,
-      clientSecret: resolved.clientSecret,
-      mutations,
-      aqua: aqua.exportState(),
-      dataQuery: dataQuery.exportState(),
-    };
-    mkdirSync(dirname(resolved.statePath), { recursive: true });
-    const tmp = `${resolved.statePath}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state));
-    renameSync(tmp, resolved.statePath);
-  };
-  const clock = new Clock(saved?.clockDelta ?? (resolved.clockStart === undefined ? 0 : resolved.clockStart - Date.now()), persist);
+  const parts = buildParts(resolved, saved);
+  // The admin API reads the server's request log and tokens; it is only called once the server exists.
+  const admin = adminHandle(parts, () => server);
+  const { tenant, clock, faults, aqua, dataQuery } = parts;
+  const server = new EmulatorServer({ options: resolved, tenant, clock, faults, aqua, dataQuery, admin });
+  restore(parts, saved);
+  const http = await listen(server, resolved.port);
+  parts.endpoint.baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return emulatorHandle(parts, http, admin);
+}
+
+function buildParts(resolved: ResolvedOptions, saved: PersistedState | undefined): Parts {
+  const writer = new StateWriter(resolved.statePath, {
+    seed: resolved.seed,
+    rows: resolved.rows,
+    clientId: resolved.clientId,
+    clientSecret: resolved.clientSecret,
+  });
+  const persist = writer.persist;
+  const clock = new Clock(clockDelta(saved, resolved.clockStart), persist);
   const generatedBefore = saved?.generatedBefore ?? clock.now();
   const tenant = createTenant({
     seed: resolved.seed,
@@ -90,24 +65,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     generatedBefore,
     deleteMovesUpdatedDate: resolved.readings.deleteMovesUpdatedDate,
   });
-  const mutations: Mutation[] = [];
-  for (const m of saved?.mutations ?? []) {
-    if (m.op === 'insert') {
-      const id = tenant.insert(m.object, m.values, m.at);
-      if (id !== m.id) {
-        throw new Error(`emulator state file ${resolved.statePath}: replayed insert into ${m.object} gave id ${id}, not ${m.id}; delete the file`);
-      }
-    } else if (m.op === 'update') tenant.update(m.object, m.id, m.values, m.at);
-    else tenant.remove(m.object, m.id, m.at);
-    mutations.push(m);
-  }
-
+  const mutations = replayMutations(tenant, saved?.mutations ?? [], resolved.statePath);
   const faults = new FaultRegistry();
   const aqua = new AquaService(resolved, tenant, clock, faults, persist);
-  let baseUrl = '';
-  const dataQuery = new DataQueryService(resolved, tenant, clock, persist, () => baseUrl);
+  const endpoint = { baseUrl: '' };
+  const dataQuery = new DataQueryService(resolved, tenant, clock, persist, () => endpoint.baseUrl);
+  return { resolved, clock, generatedBefore, tenant, mutations, faults, aqua, dataQuery, writer, endpoint };
+}
 
-  const admin: EmulatorAdmin = {
+/** The in-process admin API: data changes are recorded as mutations so a restart can replay them. */
+function adminHandle(parts: Parts, server: () => EmulatorServer): EmulatorAdmin {
+  const { clock, tenant, mutations, faults, aqua, dataQuery } = parts;
+  const persist = parts.writer.persist;
+  return {
     clock,
     insert(object, values) {
       const at = clock.now();
@@ -134,44 +104,55 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return [...tenant.snapshot(clock.now()).scan(def.name)];
     },
     faults: { add: (fault) => faults.add(fault), clear: () => faults.clear() },
-    requests: () => server.requests(),
-    clearRequests: () => server.clearRequests(),
+    requests: () => server().requests(),
+    clearRequests: () => server().clearRequests(),
     jobs: () => [...aqua.summaries(), ...dataQuery.summaries()],
     expireFiles: () => aqua.expireFiles(),
-    expireTokens: () => server.expireTokens(),
+    expireTokens: () => server().expireTokens(),
   };
-  const server = new EmulatorServer({ options: resolved, tenant, clock, faults, aqua, dataQuery, admin });
+}
 
+/** Loads the saved jobs (unfinished ones continue), then starts writing the state file. */
+function restore(parts: Parts, saved: PersistedState | undefined): void {
+  const { aqua, dataQuery } = parts;
   if (saved !== undefined) {
     aqua.importState(saved.aqua);
     dataQuery.importState(saved.dataQuery);
   }
-  loading = false;
-  persist();
+  parts.writer.ready(() => ({
+    generatedBefore: parts.generatedBefore,
+    clockDelta: parts.clock.delta,
+    mutations: parts.mutations,
+    aqua: aqua.exportState(),
+    dataQuery: dataQuery.exportState(),
+  }));
+}
 
+async function listen(server: EmulatorServer, port: number): Promise<Server> {
   const http = createServer(server.listener);
   http.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(resolved.port, '127.0.0.1', () => {
+    http.listen(port, '127.0.0.1', () => {
       http.off('error', reject);
       resolve();
     });
   });
-  const port = (http.address() as AddressInfo).port;
-  baseUrl = `http://127.0.0.1:${port}`;
+  return http;
+}
 
+function emulatorHandle(parts: Parts, http: Server, admin: EmulatorAdmin): Emulator {
   let closed: Promise<void> | undefined;
   return {
-    url: baseUrl,
-    clientId: resolved.clientId,
-    clientSecret: resolved.clientSecret,
+    url: parts.endpoint.baseUrl,
+    clientId: parts.resolved.clientId,
+    clientSecret: parts.resolved.clientSecret,
     admin,
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve, reject) => {
-        aqua.close();
-        dataQuery.close();
-        persist();
+        parts.aqua.close();
+        parts.dataQuery.close();
+        parts.writer.persist();
         http.close((err) => (err === undefined ? resolve() : reject(err)));
         http.closeAllConnections();
       });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import type { Fault, FaultKind, FaultRoute } from './types.ts';
+import type { CorruptMode, Fault, FaultKind, FaultRoute } from './types.ts';
 
 interface ArmedFault {
   id: string;
@@ -62,28 +62,66 @@ export class FaultRegistry {
   }
 }
 
-const KINDS: readonly FaultKind[] = [
-  'status',
-  'reset',
-  'slow',
-  'abort-batch',
-  'stuck',
-  'job-error',
-  'too-large',
-  'expired-file',
-  'submit-error',
-  'expire-tokens',
-  'corrupt-file',
-  'wrong-record-count',
-  'wrong-header',
-  'delay',
-];
+type FaultCheck<K extends FaultKind> = (fault: FaultOf<K>) => void;
+const noFields = (): void => undefined;
 
-const CORRUPT_MODES = ['unbalanced-quote', 'nul-byte', 'truncate-gzip', 'zip-entries'];
+/**
+ * Every fault kind, with the check of its own fields. Keyed by kind and checked against the Fault type, so a kind
+ * added to Fault without an entry here (or an entry for a kind that does not exist) is a type error.
+ */
+const FAULT_CHECKS = {
+  status: (fault) => {
+    if (![429, 500, 502, 503].includes(fault.status)) {
+      throw new Error(`fault status: status must be 429, 500, 502 or 503, got ${String(fault.status)}`);
+    }
+  },
+  reset: (fault) => {
+    if (!(fault.afterBytes >= 0)) throw new Error('fault reset: afterBytes must be a number >= 0');
+  },
+  slow: (fault) => {
+    if (!(fault.bytesPerSecond > 0)) throw new Error('fault slow: bytesPerSecond must be a number > 0');
+  },
+  'abort-batch': noFields,
+  stuck: noFields,
+  'job-error': noFields,
+  'too-large': noFields,
+  'expired-file': noFields,
+  'submit-error': noFields,
+  'expire-tokens': noFields,
+  'corrupt-file': (fault) => {
+    if (!CORRUPT_MODES.includes(fault.mode)) {
+      throw new Error(`fault corrupt-file: mode must be one of ${CORRUPT_MODES.join(', ')}, got ${JSON.stringify(fault.mode)}`);
+    }
+    if (fault.mode === 'zip-entries' && fault.entries !== 0 && fault.entries !== 2) {
+      throw new Error('fault corrupt-file: mode zip-entries needs entries: 0 or 2');
+    }
+  },
+  'wrong-record-count': (fault) => {
+    if (!(Number.isInteger(fault.delta) && fault.delta !== 0)) {
+      throw new Error('fault wrong-record-count: delta must be a non-zero integer');
+    }
+  },
+  'wrong-header': noFields,
+  delay: (fault) => {
+    if (!(Number.isFinite(fault.ms) && fault.ms >= 0)) {
+      throw new Error(`fault delay: ms must be a number >= 0, got ${String(fault.ms)}`);
+    }
+  },
+} satisfies { [K in FaultKind]: FaultCheck<K> };
+
+const KINDS = Object.keys(FAULT_CHECKS) as FaultKind[];
+
+/** Every corrupt-file mode, likewise checked against the CorruptMode type. */
+const CORRUPT_MODES: readonly CorruptMode[] = Object.keys({
+  'unbalanced-quote': true,
+  'nul-byte': true,
+  'truncate-gzip': true,
+  'zip-entries': true,
+} satisfies Record<CorruptMode, true>) as CorruptMode[];
 
 /** Rejects malformed faults early (they usually arrive as JSON over /__admin). */
 export function validateFault(fault: Fault): void {
-  if (!KINDS.includes(fault.kind)) {
+  if (!Object.hasOwn(FAULT_CHECKS, fault.kind)) {
     throw new Error(`unknown fault kind ${JSON.stringify(fault.kind)}; expected one of ${KINDS.join(', ')}`);
   }
   if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times > 0)) {
@@ -92,29 +130,7 @@ export function validateFault(fault: Fault): void {
   if (fault.every !== undefined && !(Number.isInteger(fault.every) && fault.every > 0)) {
     throw new Error(`fault ${fault.kind}: every must be a positive integer, got ${String(fault.every)}`);
   }
-  if (fault.kind === 'status' && ![429, 500, 502, 503].includes(fault.status)) {
-    throw new Error(`fault status: status must be 429, 500, 502 or 503, got ${String(fault.status)}`);
-  }
-  if (fault.kind === 'reset' && !(fault.afterBytes >= 0)) {
-    throw new Error('fault reset: afterBytes must be a number >= 0');
-  }
-  if (fault.kind === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) {
-    throw new Error(`fault delay: ms must be a number >= 0, got ${String(fault.ms)}`);
-  }
-  if (fault.kind === 'slow' && !(fault.bytesPerSecond > 0)) {
-    throw new Error('fault slow: bytesPerSecond must be a number > 0');
-  }
-  if (fault.kind === 'corrupt-file') {
-    if (!CORRUPT_MODES.includes(fault.mode)) {
-      throw new Error(`fault corrupt-file: mode must be one of ${CORRUPT_MODES.join(', ')}, got ${JSON.stringify(fault.mode)}`);
-    }
-    if (fault.mode === 'zip-entries' && fault.entries !== 0 && fault.entries !== 2) {
-      throw new Error('fault corrupt-file: mode zip-entries needs entries: 0 or 2');
-    }
-  }
-  if (fault.kind === 'wrong-record-count' && !(Number.isInteger(fault.delta) && fault.delta !== 0)) {
-    throw new Error('fault wrong-record-count: delta must be a non-zero integer');
-  }
+  (FAULT_CHECKS[fault.kind] as (fault: Fault) => void)(fault);
 }
 
 type FileFault = Extract<Fault, { kind: 'corrupt-file' | 'wrong-header' }>;

@@ -31,20 +31,31 @@ function withAudit(fields: FieldDef[]): FieldDef[] {
   ];
 }
 
-function object(
-  name: string,
-  label: string,
-  fields: FieldDef[],
-  related: ObjectDef['related'],
-  supportsDeleted = true,
-): ObjectDef {
-  return { name, label, fields: withAudit(fields), related, supportsDeleted };
+/** An object the emulated tenant serves and generates rows for. */
+export interface SchemaObject extends ObjectDef {
+  /**
+   * Minted into every id of the object (tenant/ids.ts) and seeding its generated rows: unique, and never changed,
+   * or every generated id and value of the object changes with it. A new object takes the next unused code.
+   */
+  code: number;
 }
 
-export const OBJECTS: ObjectDef[] = [
+interface ObjectHead {
+  code: number;
+  name: string;
+  label: string;
+  /** False for objects Zuora cannot export deleted rows for (docs/aqua.md#deleted-rows). */
+  supportsDeleted?: boolean;
+}
+
+function object(head: ObjectHead, fields: FieldDef[], related: ObjectDef['related']): SchemaObject {
+  const { code, name, label, supportsDeleted = true } = head;
+  return { code, name, label, fields: withAudit(fields), related, supportsDeleted };
+}
+
+export const OBJECTS: SchemaObject[] = [
   object(
-    'Account',
-    'Account',
+    { code: 1, name: 'Account', label: 'Account' },
     [
       field('AccountNumber', 'Account Number', 'text'),
       field('Name', 'Account Name', 'text'),
@@ -72,8 +83,7 @@ export const OBJECTS: ObjectDef[] = [
     },
   ),
   object(
-    'Contact',
-    'Contact',
+    { code: 2, name: 'Contact', label: 'Contact' },
     [
       field('FirstName', 'First Name', 'text'),
       field('LastName', 'Last Name', 'text'),
@@ -90,8 +100,7 @@ export const OBJECTS: ObjectDef[] = [
     { Account: { object: 'Account', via: 'AccountId' } },
   ),
   object(
-    'Product',
-    'Product',
+    { code: 3, name: 'Product', label: 'Product' },
     [
       field('Name', 'Product Name', 'text'),
       field('SKU', 'SKU', 'text'),
@@ -103,8 +112,7 @@ export const OBJECTS: ObjectDef[] = [
     {},
   ),
   object(
-    'ProductRatePlan',
-    'Product Rate Plan',
+    { code: 4, name: 'ProductRatePlan', label: 'Product Rate Plan' },
     [
       field('Name', 'Product Rate Plan Name', 'text'),
       field('Description', 'Description', 'text'),
@@ -115,8 +123,7 @@ export const OBJECTS: ObjectDef[] = [
     { Product: { object: 'Product', via: 'ProductId' } },
   ),
   object(
-    'ProductRatePlanCharge',
-    'Product Rate Plan Charge',
+    { code: 5, name: 'ProductRatePlanCharge', label: 'Product Rate Plan Charge' },
     [
       field('Name', 'Product Rate Plan Charge Name', 'text'),
       field('ChargeModel', 'Charge Model', 'picklist'),
@@ -129,8 +136,7 @@ export const OBJECTS: ObjectDef[] = [
     { ProductRatePlan: { object: 'ProductRatePlan', via: 'ProductRatePlanId' } },
   ),
   object(
-    'Subscription',
-    'Subscription',
+    { code: 6, name: 'Subscription', label: 'Subscription' },
     [
       field('Name', 'Subscription Number', 'text'),
       field('Status', 'Status', 'picklist'),
@@ -146,8 +152,7 @@ export const OBJECTS: ObjectDef[] = [
     { Account: { object: 'Account', via: 'AccountId' } },
   ),
   object(
-    'RatePlan',
-    'Rate Plan',
+    { code: 7, name: 'RatePlan', label: 'Rate Plan' },
     [
       field('Name', 'Rate Plan Name', 'text'),
       field('AmendmentType', 'Amendment Type', 'picklist'),
@@ -160,8 +165,7 @@ export const OBJECTS: ObjectDef[] = [
     },
   ),
   object(
-    'RatePlanCharge',
-    'Rate Plan Charge',
+    { code: 8, name: 'RatePlanCharge', label: 'Rate Plan Charge' },
     [
       field('Name', 'Rate Plan Charge Name', 'text'),
       field('ChargeNumber', 'Charge Number', 'text'),
@@ -184,8 +188,7 @@ export const OBJECTS: ObjectDef[] = [
     },
   ),
   object(
-    'Invoice',
-    'Invoice',
+    { code: 9, name: 'Invoice', label: 'Invoice' },
     [
       field('InvoiceNumber', 'Invoice Number', 'text'),
       field('InvoiceDate', 'Invoice Date', 'date'),
@@ -205,8 +208,7 @@ export const OBJECTS: ObjectDef[] = [
     },
   ),
   object(
-    'InvoiceItem',
-    'Invoice Item',
+    { code: 10, name: 'InvoiceItem', label: 'Invoice Item' },
     [
       field('ChargeAmount', 'Charge Amount', 'decimal'),
       field('ChargeDate', 'Charge Date', 'datetime'),
@@ -236,8 +238,7 @@ export const OBJECTS: ObjectDef[] = [
     },
   ),
   object(
-    'Payment',
-    'Payment',
+    { code: 11, name: 'Payment', label: 'Payment' },
     [
       field('PaymentNumber', 'Payment Number', 'text'),
       field('Amount', 'Payment Amount', 'decimal'),
@@ -252,8 +253,8 @@ export const OBJECTS: ObjectDef[] = [
     { Account: { object: 'Account', via: 'AccountId' } },
   ),
   object(
-    'PaymentTransactionLog',
-    'Payment Transaction Log',
+    // Zuora keeps no deleted records for transaction logs (docs/aqua.md#deleted-rows): asking is error 90017.
+    { code: 12, name: 'PaymentTransactionLog', label: 'Payment Transaction Log', supportsDeleted: false },
     [
       field('TransactionDate', 'Transaction Date', 'datetime'),
       field('GatewayState', 'Gateway State', 'picklist'),
@@ -262,8 +263,6 @@ export const OBJECTS: ObjectDef[] = [
       fk('PaymentId', 'Payment ID', 'Payment'),
     ],
     { Payment: { object: 'Payment', via: 'PaymentId' } },
-    // Zuora keeps no deleted records for transaction logs (reference §6.6): asking for them is error 90017.
-    false,
   ),
 ];
 

@@ -8,7 +8,8 @@ import { describeIndexXml, describeXml } from './data.ts';
 import type { Tenant } from './model.ts';
 import type { Clock, ResolvedOptions } from './context.ts';
 import { damageFile, type FaultRegistry } from './faults.ts';
-import type { AquaService, FileBody, Reply } from './jobs.ts';
+import type { AquaService } from './jobs.ts';
+import type { FileBody, Reply } from './jobs/types.ts';
 import type { DataQueryService } from './data-query.ts';
 import type { FaultRoute, RequestLogEntry } from './types.ts';
 import { handleAdmin } from './admin.ts';
@@ -222,7 +223,7 @@ export class EmulatorServer {
       const expiresAt = this.tokens.get(bearer[1] ?? '');
       return expiresAt !== undefined && expiresAt > this.deps.clock.now();
     }
-    // Legacy forms some clients still use against /apps/api (reference §2.2).
+    // Zuora's legacy authentication (Basic, or apiAccessKeyId headers), still used by tap-zuora against /apps/api.
     const basic = /^Basic\s+(\S+)$/i.exec(auth);
     if (basic !== null) return Buffer.from(basic[1] ?? '', 'base64').toString('utf8') === `${clientId}:${clientSecret}`;
     return req.headers.apiaccesskeyid === clientId && req.headers.apisecretaccesskey === clientSecret;

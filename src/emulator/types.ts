@@ -46,8 +46,8 @@ export interface EmulatorOptions {
 }
 
 /**
- * Undocumented Zuora behaviour (reference §6.3, §6.4, §6.6, §2.4). The sync must be correct under every
- * combination, so tests run it under each.
+ * Undocumented Zuora behaviour (docs/aqua.md#window, #full-batches, #deleted-rows, #idempotency). The sync must be
+ * correct under every combination, so tests run it under each.
  */
 export interface ZuoraReadings {
   /** A stateful batch reported `full: true` still honours `incrementalTime` (tap-zuora believes so). Default false. */
