@@ -1,6 +1,6 @@
 // `aquasync check`: the configured fields of one object against Zuora's describe, so a misspelled field is caught
 // before any job is submitted. Pure: the describes are fetched by check.ts.
-import { didYouMean } from '../config/did-you-mean.ts';
+import { didYouMean } from '../config/index.ts';
 import type { ObjectConfig } from '../config/types.ts';
 import { expectedHeaders } from '../plan/index.ts';
 import type { ObjectDescription } from '../zuora/index.ts';

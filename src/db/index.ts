@@ -29,4 +29,5 @@ export {
 export { migrate, STATE_SCHEMA } from './migrate.ts';
 export { withTransaction, kyselyForClient } from './transaction.ts';
 export { quoteIdent } from './sql.ts';
-export { STATE_COLUMNS, type StateDatabase } from './schema.ts';
+export { STATE_COLUMNS } from './schema.ts';
+export type * from './schema.ts';

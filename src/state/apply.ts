@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import { withTransaction } from '../db/index.ts';
 import { WarehouseError } from '../errors.ts';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 import type { ApplyResult } from './types.ts';
 
 export interface ApplyJobInput {

@@ -1,7 +1,7 @@
 // Backfill windows (migrations/0003_backfill.ts): which slices of a backfill's range are loaded, and by which job,
 // so a re-run skips what is done and resumes what a dead process left in flight.
 import { sql, type ColumnType, type Generated, type Kysely } from 'kysely';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 import { storedText } from '../text.ts';
 
 export type BackfillWindowStatus = 'pending' | 'running' | 'loaded' | 'failed';

@@ -1,7 +1,7 @@
 // A free-form, append-only log of notable things per pipeline (retries, expired files, resumed jobs...).
 import type { Kysely } from 'kysely';
 import { toJson } from './records.ts';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 import { storedText } from '../text.ts';
 
 export interface EventInput {

@@ -1,7 +1,7 @@
 // The run history for `aquasync history`: the newest runs first, optionally of one pipeline.
 import type { Kysely } from 'kysely';
 import { toRunRecord } from './records.ts';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 import type { RunRecord } from './types.ts';
 
 export async function runHistory(db: Kysely<StateDatabase>, options: { pipeline?: string; limit: number }): Promise<RunRecord[]> {

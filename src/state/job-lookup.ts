@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import { UNFINISHED_JOB_STATUSES, withBatchesAndFiles } from './jobs.ts';
 import { toRunRecord } from './records.ts';
-import type { RunKind, StateDatabase } from '../db/schema.ts';
+import type { RunKind, StateDatabase } from '../db/index.ts';
 import type { RunRecord, UnfinishedJob } from './types.ts';
 
 /** The job with its batches and files, when it is still unfinished (submitting/submitted/completed/staged). */

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { WarehouseError, ZuoraProtocolError } from '../errors.ts';
 import { batchFileIds, type AquaJob } from '../zuora/types.ts';
 import { toBatchRecord, toFileRecord, toJobRecord, toJson } from './records.ts';
-import type { JobKind, JobStatus, StateDatabase } from '../db/schema.ts';
+import type { JobKind, JobStatus, StateDatabase } from '../db/index.ts';
 import type { BatchTarget, FileRecord, UnfinishedJob } from './types.ts';
 
 export const UNFINISHED_JOB_STATUSES: readonly JobStatus[] = ['submitting', 'submitted', 'completed', 'staged'];

@@ -1,6 +1,6 @@
 // Reads of the quarantine (aquasync.rejected_rows, written by the loader's merge) for status and metrics.
 import type { Kysely } from 'kysely';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 
 export interface QuarantineSummary {
   /** Distinct quarantined rows not marked resolved. */

@@ -1,6 +1,6 @@
 // Row (snake_case, nulls) to record (camelCase, undefined) mappers.
 import type { Selectable } from 'kysely';
-import type { BatchesTable, FilesTable, JobsTable, RunsTable } from '../db/schema.ts';
+import type { BatchesTable, FilesTable, JobsTable, RunsTable } from '../db/index.ts';
 import type { BatchRecord, FileRecord, JobRecord, RunRecord } from './types.ts';
 
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Kysely } from 'kysely';
 import { WarehouseError } from '../errors.ts';
 import { toJson } from './records.ts';
-import type { RunKind, RunStatus, StateDatabase } from '../db/schema.ts';
+import type { RunKind, RunStatus, StateDatabase } from '../db/index.ts';
 import { storedText } from '../text.ts';
 
 export async function startRun(db: Kysely<StateDatabase>, input: { pipeline: string; kind: RunKind }): Promise<number> {

@@ -3,7 +3,7 @@
 // completes: if that job is then lost (abandoned, expired, failed), the next job is incremental and the snapshot
 // is gone for good. So what is owed is written here, and stays owed until a complete snapshot is applied.
 import { sql, type Kysely } from 'kysely';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 
 export type SnapshotReason = 'new-object' | 'query-changed' | 'zuora-full-batch' | 'table-missing';
 

@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import { UNFINISHED_JOB_STATUSES } from './jobs.ts';
 import { toJobRecord, toRunRecord } from './records.ts';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 import type { PipelineStatus } from './types.ts';
 import { getWatermark } from './watermarks.ts';
 

@@ -1,6 +1,6 @@
 // What src/state exposes: the Kysely schema types and the records its functions return.
-export type { StateDatabase, RunKind, RunStatus, JobKind, JobStatus, FileStatus } from '../db/schema.ts';
-import type { FileStatus, JobKind, JobStatus, RunKind, RunStatus } from '../db/schema.ts';
+export type { StateDatabase, RunKind, RunStatus, JobKind, JobStatus, FileStatus } from '../db/index.ts';
+import type { FileStatus, JobKind, JobStatus, RunKind, RunStatus } from '../db/index.ts';
 
 export interface RunRecord {
   id: number;

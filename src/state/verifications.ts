@@ -2,7 +2,7 @@
 // status`. After a scheduled `reconcile: apply` the scheduler verifies again, so the last row is the state after
 // the repair: repaired rows are not reported again.
 import type { Kysely } from 'kysely';
-import type { StateDatabase } from '../db/schema.ts';
+import type { StateDatabase } from '../db/index.ts';
 
 export interface LastVerification {
   pipeline: string;

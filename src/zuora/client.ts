@@ -5,7 +5,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { setTimeout as delay } from 'node:timers/promises';
-import { baseUrlProblem } from '../config/url.ts';
+import { baseUrlProblem } from '../config/index.ts';
 import {
   AquasyncError,
   ConfigError,
