@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'DATA_INVALID'
   | 'WAREHOUSE'
   | 'EMBEDDED_POSTGRES'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'PIPELINE_BUSY';
 
 export interface ErrorContext {
   [key: string]: string | number | boolean | undefined | null;
@@ -191,6 +192,13 @@ export class EmbeddedPostgresError extends AquasyncError {
 export class InterruptedError extends AquasyncError {
   constructor(message = 'interrupted') {
     super('INTERRUPTED', message, { retryable: true });
+  }
+}
+
+/** Another run holds the pipeline's lock (a sync, backfill or reconcile --apply elsewhere): nothing failed. */
+export class PipelineBusyError extends AquasyncError {
+  constructor(message: string, hint = 'wait for it to finish; runs of one pipeline never overlap') {
+    super('PIPELINE_BUSY', message, { hint, retryable: true });
   }
 }
 

@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { parseWindowSize, planBackfill, runBackfill, type BackfillProgress, type BackfillResult } from '../sync/index.ts';
 import { backfillDryRun, formatDryRun, openWarehouseReadOnly } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { createProgress, progressBar } from './progress.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
 
@@ -129,7 +129,6 @@ async function runForReal(
   if (result.error instanceof ConfigError) throw result.error;
   printSummary(configured.name, result, Date.now() - started, ctx);
   if (stop.signal.aborted) return EXIT.interrupted;
-  if (!result.ok && result.error instanceof AquasyncError && result.error.code === 'INTERRUPTED') return EXIT.interrupted;
   return result.ok ? EXIT.ok : EXIT.failed;
 }
 

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import { lastLoadedSession, type LoadedSession } from '../state/index.ts';
 import { lookUpSession, ZuoraClient, type ObjectDescription, type SessionLookup } from '../zuora/index.ts';
 import { checkFields, selectedFields } from './check-fields.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { openConfiguredWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources } from './common.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';

@@ -12,7 +12,7 @@ import {
   type EmbeddedServer,
 } from '../db/index.ts';
 import { ConfigError, WarehouseError } from '../errors.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { aquasyncHome } from './common.ts';
 import { aquasyncCommand } from './invocation.ts';
 

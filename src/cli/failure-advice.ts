@@ -1,12 +1,6 @@
 // What happens after a failed run, said truthfully: "the next run resumes it" only when the next run will recover
 // by itself; for a permanent failure (unknown partner, misspelled field, refused credentials) what to fix instead.
-import {
-  AquasyncError,
-  DataError,
-  InterruptedError,
-  ZuoraFileExpiredError,
-  ZuoraJobFailedError,
-} from '../errors.ts';
+import { AquasyncError, DataError, InterruptedError, PipelineBusyError, ZuoraFileExpiredError, ZuoraJobFailedError } from '../errors.ts';
 
 export interface FailureAdvice {
   /** automatic: the next run recovers by itself; fix: it fails the same way until someone changes something. */
@@ -20,7 +14,7 @@ export function failureAdvice(error: unknown, zuoraJobId?: string): FailureAdvic
   if (error instanceof InterruptedError) {
     return { kind: 'automatic', text: zuoraJobId ? `the next run resumes ${job}` : 'the next run starts it again' };
   }
-  if (error instanceof AquasyncError && error.code === 'INTERRUPTED') {
+  if (error instanceof PipelineBusyError) {
     // Not a failure of this pipeline's data: another process held its lock (a run in progress elsewhere).
     return { kind: 'automatic', text: error.hint ?? 'the next run tries again' };
   }

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { ConfigError } from '../errors.ts';
 import { runHistory, type RunRecord } from '../state/index.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { openMigratedWarehouse } from './common.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
 

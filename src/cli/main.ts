@@ -2,16 +2,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AquasyncError, errorMessage } from '../errors.ts';
 import { createLogger, redact, type LogFormat, type Logger, type LogLevel } from '../log.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { writeLogLine } from './progress.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-export interface CommandContext {
-  logger: Logger;
-  logFormat: LogFormat;
-  /** Prints a result for people (stdout). */
-  print(text: string): void;
-}
 
 interface Command {
   summary: string;

@@ -1,5 +1,5 @@
 // `aquasync migrate`: applies the state-schema migrations (sync does the same on start).
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { openMigratedWarehouse } from './common.ts';
 
 export async function migrateCommand(ctx: CommandContext): Promise<number> {

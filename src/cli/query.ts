@@ -1,7 +1,7 @@
 // `aquasync query "SQL"` (or -f FILE, or SQL on standard input): for people without psql at hand.
 import { readFile } from 'node:fs/promises';
 import { ConfigError, WarehouseError } from '../errors.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { openMigratedWarehouse } from './common.ts';
 import { aquasyncCommand } from './invocation.ts';
 import { formatTable } from './table.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBackfill } from '../sync/index.ts';
 import { runReconcile, type ReconcileObjectResult } from '../verify/index.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
 import { clientsFor, selectPipelines } from './verify.ts';

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.ts';
 import { Scheduler, startStatusServer, type StatusServer } from '../scheduler/index.ts';
 import { runBackfill, runPipeline } from '../sync/index.ts';
 import { runScheduledVerification } from '../verify/index.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { parseHost } from './listen.ts';
 import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources, zuoraClientFor } from './common.ts';

@@ -1,7 +1,7 @@
 // `aquasync status`: watermarks, last runs, in-flight jobs and row counts, for people or as JSON.
 import { tableRowCounts } from '../load/index.ts';
 import { lastRunOfKind, lastVerifications, openQuarantine, owedSnapshots, pipelineStatus, type LastVerification } from '../state/index.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { openMigratedWarehouse, readConfig } from './common.ts';
 import { psqlLine } from './db.ts';
 import { aquasyncCommand } from './invocation.ts';

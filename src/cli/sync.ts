@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { runPipeline, type PipelineRunResult } from '../sync/index.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatDryRun, openWarehouseReadOnly, syncDryRun } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';

@@ -2,7 +2,7 @@
 // cron). Listens on loopback unless --host says otherwise; runs until SIGINT/SIGTERM.
 import { ConfigError, errorMessage } from '../errors.ts';
 import { createStatusPage, StatusApi, startUiServer, type UiServer } from '../ui/index.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { interruptible, openMigratedWarehouse, readConfig } from './common.ts';
 import { parseHost } from './listen.ts';
 import { parsePort } from './schedule.ts';

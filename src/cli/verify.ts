@@ -4,7 +4,7 @@ import type { Config, PipelineConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import { runVerify, type VerifyObjectResult } from '../verify/index.ts';
 import { DataQueryClient, type ZuoraClient } from '../zuora/index.ts';
-import { EXIT, type CommandContext } from './main.ts';
+import { EXIT, type CommandContext } from './command.ts';
 import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
 import { formatCount, formatTable } from './table.ts';
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, errorMessage, InterruptedError } from '../errors.ts';
+import { AquasyncError, errorMessage, InterruptedError, PipelineBusyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { findUnfinishedJob, getWatermark, lastVerifications, openQuarantine, owedSnapshots } from '../state/index.ts';
 import type { PipelineRunResult } from '../sync/types.ts';
@@ -369,7 +369,7 @@ export class Scheduler {
       message = `abandoned at shutdown after the grace period; the next run resumes the job (${errorMessage(error ?? 'interrupted')})`;
     } else if (result?.ok) {
       status = 'succeeded';
-    } else if (result && result.runId === undefined && error instanceof AquasyncError && error.code === 'INTERRUPTED') {
+    } else if (error instanceof PipelineBusyError) {
       status = 'skipped'; // the pipeline lock was held by another session (a manual `aquasync sync`?)
       message = `skipped: ${errorMessage(error)}`;
     } else {
@@ -410,7 +410,7 @@ export class Scheduler {
       log.error('the verification slot was taken over by another replica; its outcome is not recorded here');
       return;
     }
-    const busy = outcome.error instanceof AquasyncError && outcome.error.code === 'INTERRUPTED' && !entry.abandoning;
+    const busy = outcome.error instanceof PipelineBusyError && !entry.abandoning;
     const status: Exclude<SlotStatus, 'running'> = entry.abandoning ? 'abandoned' : outcome.ok ? 'succeeded' : busy ? 'skipped' : 'failed';
     await this.finish(slot, status, undefined, status === 'succeeded' ? undefined : outcome.summary);
     if (status === 'succeeded') log.info(`verification finished: ${outcome.summary}`, { status });

@@ -8,7 +8,7 @@
 // skips loaded windows and resumes a window whose job is still unfinished.
 import pLimit from 'p-limit';
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, errorMessage } from '../errors.ts';
+import { AquasyncError, errorMessage, PipelineBusyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import * as state from '../state/index.ts';
 import type { AquaJobRequest } from '../zuora/index.ts';
@@ -49,9 +49,7 @@ export async function runBackfill(
   const { pool, db } = ctx.warehouse;
   const lock = options.backfillLockHeld ? { release: async () => undefined } : await state.acquirePipelineLock(pool, state.backfillLockName(pipeline.name));
   if (!lock) {
-    result.error = new AquasyncError('INTERRUPTED', `another backfill of pipeline "${pipeline.name}" is in progress`, {
-      hint: 'wait for it to finish, then run again: windows it loads are skipped',
-    });
+    result.error = new PipelineBusyError(`another backfill of pipeline "${pipeline.name}" is in progress`, 'wait for it to finish, then run again: windows it loads are skipped');
     log.warn(errorMessage(result.error));
     return result;
   }

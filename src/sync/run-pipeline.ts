@@ -12,7 +12,7 @@
 // What a run owes beyond its window (a complete snapshot after a query change) is state too (aquasync.snapshots),
 // so no crash, expiry or abandoned job can make it forget. A run that finds an unfinished job resumes it.
 import type { PipelineConfig } from '../config/types.ts';
-import { AquasyncError, WarehouseError, ZuoraJobFailedError, errorMessage } from '../errors.ts';
+import { AquasyncError, errorMessage, PipelineBusyError, WarehouseError, ZuoraJobFailedError } from '../errors.ts';
 import { buildJobRequest, watermarkFromJob } from '../plan/index.ts';
 import type { AquaJobRequest, ZuoraClient } from '../zuora/index.ts';
 import type { Warehouse } from '../db/index.ts';
@@ -67,9 +67,7 @@ export async function runPipeline(
 
   const lock = await state.acquirePipelineLock(pool, pipeline.name);
   if (!lock) {
-    result.error = new AquasyncError('INTERRUPTED', `another run of pipeline "${pipeline.name}" is in progress`, {
-      hint: 'wait for it to finish; runs of one pipeline never overlap',
-    });
+    result.error = new PipelineBusyError(`another run of pipeline "${pipeline.name}" is in progress`, 'wait for it to finish; runs of one pipeline never overlap');
     log.warn(errorMessage(result.error));
     result.durationMs = Date.now() - started;
     return result;

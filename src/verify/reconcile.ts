@@ -8,7 +8,7 @@
 // aquasync.events and aquasync.verifications.
 import type { PipelineConfig } from '../config/types.ts';
 import { kyselyForClient, type Warehouse } from '../db/index.ts';
-import { AquasyncError, ZuoraJobFailedError, errorMessage } from '../errors.ts';
+import { AquasyncError, errorMessage, PipelineBusyError, ZuoraJobFailedError } from '../errors.ts';
 import { liveIdsInRange, markRowsDeleted, tableExists } from '../load/index.ts';
 import type { Logger } from '../log.ts';
 import * as state from '../state/index.ts';
@@ -246,14 +246,11 @@ async function repull(ctx: ReconcileContext, pipeline: PipelineConfig, f: Found,
   }
 }
 
-/** The sync's lock and the backfill lock of the pipeline, or an INTERRUPTED error naming which run holds one. */
+/** The sync's lock and the backfill lock of the pipeline, or a PipelineBusyError naming which run holds one. */
 async function takeLocks(pool: Warehouse['pool'], pipeline: string): Promise<state.PipelineLock[]> {
   const sync = await state.acquirePipelineLock(pool, pipeline);
   if (sync === undefined) {
-    throw new AquasyncError('INTERRUPTED', `a sync of pipeline "${pipeline}" is in progress`, {
-      hint: 'run reconcile --apply again when it has finished',
-      retryable: true,
-    });
+    throw new PipelineBusyError(`a sync of pipeline "${pipeline}" is in progress`, 'run reconcile --apply again when it has finished');
   }
   const backfill = await state.acquirePipelineLock(pool, state.backfillLockName(pipeline)).catch(async (error: unknown) => {
     await sync.release();
@@ -261,10 +258,7 @@ async function takeLocks(pool: Warehouse['pool'], pipeline: string): Promise<sta
   });
   if (backfill === undefined) {
     await sync.release();
-    throw new AquasyncError('INTERRUPTED', `a backfill or reconcile --apply of pipeline "${pipeline}" is in progress`, {
-      hint: 'run reconcile --apply again when it has finished',
-      retryable: true,
-    });
+    throw new PipelineBusyError(`a backfill or reconcile --apply of pipeline "${pipeline}" is in progress`, 'run reconcile --apply again when it has finished');
   }
   return [sync, backfill];
 }
@@ -304,7 +298,7 @@ function blank(pipeline: PipelineConfig, target: VerifyTarget): ReconcileObjectR
 }
 
 function failed(pipeline: PipelineConfig, target: VerifyTarget, error: unknown): Found {
-  if (error instanceof AquasyncError && error.code === 'INTERRUPTED') throw error;
+  if (error instanceof PipelineBusyError) throw error;
   return { target, result: { ...blank(pipeline, target), error: errorMessage(error) }, extraIds: [], repullTimes: [] };
 }
 

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/cli/main.ts';
+import type { CommandContext } from '../../src/cli/command.ts';
 import type { RequestLogEntry } from '../../src/emulator/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { heldJobPermits } from '../../src/state/index.ts';

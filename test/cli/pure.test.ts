@@ -14,10 +14,10 @@ import { createProgress, progressBar, writeLogLine } from '../../src/cli/progres
 import { sqlSource } from '../../src/cli/query.ts';
 import type { ObjectConfig } from '../../src/config/types.ts';
 import {
-  AquasyncError,
   ConfigError,
   DataError,
   InterruptedError,
+  PipelineBusyError,
   WarehouseError,
   ZuoraAuthError,
   ZuoraFileExpiredError,
@@ -32,7 +32,7 @@ describe('failureAdvice: "resumes" only when the next run will recover by itself
   it.each([
     ['interrupted with a job', new InterruptedError(), 'j1', 'automatic', /resumes job j1/],
     ['interrupted before submitting', new InterruptedError(), undefined, 'automatic', /starts it again/],
-    ['another run holds the pipeline', new AquasyncError('INTERRUPTED', 'another run of pipeline "b" is in progress', { hint: 'wait for it to finish' }), undefined, 'automatic', /^wait for it to finish$/],
+    ['another run holds the pipeline', new PipelineBusyError('another run of pipeline "b" is in progress', 'wait for it to finish'), undefined, 'automatic', /^wait for it to finish$/],
     ['a network fault', new ZuoraTransientError('could not submit: connection refused', { hint: 'check baseUrl' }), 'j2', 'automatic', /check baseUrl; the next run tries again and resumes job j2/],
     ['the warehouse went away', new WarehouseError('the warehouse Postgres failed', { retryable: true }), undefined, 'automatic', /tries again/],
     ['an invalid file', new DataError('bad CSV'), 'j3', 'automatic', /covers the same window with a new job/],

@@ -220,7 +220,7 @@ describe('verify and reconcile', () => {
       const held = await acquirePipelineLock(world.warehouse.pool, name);
       try {
         const error = await reconcile(true).catch((e: unknown) => e);
-        expect(error, name).toMatchObject({ code: 'INTERRUPTED' });
+        expect(error, name).toMatchObject({ code: 'PIPELINE_BUSY' });
       } finally {
         await held?.release();
       }
