@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// Imports one way (docs/design/layout.md): a folder under src/ may import only folders on lower layers, and only
+// Imports one way (README, Contributing): a folder under src/ may import only folders on lower layers, and only
 // through their index.ts (or types.ts, for types). errors.ts, log.ts and text.ts are the ground everyone stands on;
 // the emulator stands apart (only the CLI starts it) and only db reads migrations/.
 const LAYERS = {
