@@ -200,6 +200,8 @@ pipelines:
 
       // From now on result files trickle (a few bytes a second), so the next load is still downloading when
       // Ctrl-C arrives. A load is downloading while it has logged more "completed: N file(s)" than "staged" lines.
+      // Only after the first (full) load is in: trickling its 412 rows would outlast the grace.
+      await until('the first load', () => /run finished/.test(schedule.output()) || undefined, 60_000, schedule.output);
       emulator.admin.faults.add({ kind: 'slow', bytesPerSecond: 20, times: 2 });
       const count = (pattern: RegExp): number => schedule.output().match(pattern)?.length ?? 0;
       const completedBefore = count(/completed: \d+ file/g);
