@@ -14,7 +14,11 @@ describe('quoteIdent', () => {
     expect(quoteIdent(name)).toBe(quoted);
   });
 
-  it.each([[''], ['a\0b']])('rejects %j', (name) => {
-    expect(() => quoteIdent(name)).toThrow(TypeError);
+  it.each([[''], ['a\0b'], ['x'.repeat(64)], ['é'.repeat(32)]])('rejects %j (a configuration error)', (name) => {
+    expect(() => quoteIdent(name)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+
+  it('takes 63 bytes, the most Postgres keeps', () => {
+    expect(quoteIdent('x'.repeat(63))).toBe(`"${'x'.repeat(63)}"`);
   });
 });

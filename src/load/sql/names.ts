@@ -4,6 +4,7 @@
 import { ConfigError } from '../../errors.ts';
 import { RESERVED_COLUMN_PREFIX } from '../../plan/index.ts';
 import type { PgType, TableSpec } from '../../plan/types.ts';
+import { quoteIdent } from '../../db/index.ts';
 
 /** Schema of the per-file UNLOGGED staging tables. */
 export const STAGE_SCHEMA = 'aquasync_stage';
@@ -34,17 +35,7 @@ export interface Statement {
   values: unknown[];
 }
 
-export function quoteIdent(name: string): string {
-  if (name.length === 0) throw new ConfigError('empty SQL identifier');
-  if (name.includes('\0')) throw new ConfigError(`SQL identifier ${JSON.stringify(name)} contains a NUL byte`);
-  // Postgres silently truncates longer names, which would make two tables or columns collide.
-  if (Buffer.byteLength(name, 'utf8') > 63) {
-    throw new ConfigError(`SQL identifier "${name}" is longer than Postgres' 63-byte limit`, {
-      hint: 'choose a shorter table or column name',
-    });
-  }
-  return `"${name.replaceAll('"', '""')}"`;
-}
+export { quoteIdent };
 
 /** A string literal (standard_conforming_strings is on in every supported Postgres). */
 export function quoteLiteral(text: string): string {
