@@ -10,4 +10,5 @@ export { planTable, RESERVED_COLUMN_PREFIX } from './table.ts';
 export type { PlanTableArgs } from './table.ts';
 export { incrementalTimeFor, parseZuoraTime, wallTime, watermarkFromJob, zoneFor } from './time.ts';
 export type { IncrementalTime } from './time.ts';
+export { instantsOf, partsIn, wallAsUtc, type WallParts } from './wall.ts';
 export { buildObjectQuery, buildWindowQuery, expectedHeaders } from './zoql.ts';

@@ -2,61 +2,10 @@
 // a mix of wall times, ISO strings and epoch milliseconds. Everything here converts between those and instants.
 import type { DataCenter } from '../config/types.ts';
 import { ZuoraProtocolError } from '../errors.ts';
+import { partsIn, wallAsUtc, type WallParts } from './wall.ts';
 
 export function zoneFor(dc: DataCenter): string {
   return dc === 'us' ? 'America/Los_Angeles' : 'UTC';
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(zone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(zone, formatter);
-  }
-  return formatter;
-}
-
-interface WallParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-function partsIn(ms: number, zone: string): WallParts {
-  const parts: Record<string, number> = {};
-  for (const part of formatterFor(zone).formatToParts(new Date(ms))) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  return {
-    year: parts.year ?? NaN,
-    month: parts.month ?? NaN,
-    day: parts.day ?? NaN,
-    hour: parts.hour ?? NaN,
-    minute: parts.minute ?? NaN,
-    second: parts.second ?? NaN,
-  };
-}
-
-/** The wall time as if it were UTC, in epoch ms: the arithmetic base for zone offsets. */
-function wallAsUtc(parts: WallParts): number {
-  const date = new Date(0);
-  date.setUTCFullYear(parts.year, parts.month - 1, parts.day);
-  date.setUTCHours(parts.hour, parts.minute, parts.second, 0);
-  return date.getTime();
 }
 
 /** Offset of `zone` from UTC at instant `ms`, in ms (PDT: -7 h). */

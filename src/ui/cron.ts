@@ -2,6 +2,7 @@
 // node-cron cannot answer. The previous firing is what "late" is measured against, so it has to be right across
 // days, weekdays and DST; every candidate is confirmed with node-cron's own match() so the semantics stay its.
 import cron from 'node-cron';
+import { instantsOf, partsIn as wallOf, wallAsUtc } from '../plan/index.ts';
 
 export interface Firings {
   /** The latest firing at or before `at`, looking back at most a year; undefined when none. */
@@ -10,55 +11,7 @@ export interface Firings {
   next(): Date | undefined;
 }
 
-const DAY_MS = 86_400_000;
 const MAX_DAYS_BACK = 366;
-
-interface Wall {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function wallOf(ms: number, zone: string): Wall {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, formatter);
-  }
-  const parts: Record<string, number> = {};
-  for (const part of formatter.formatToParts(new Date(ms))) if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  return { year: parts.year ?? 0, month: parts.month ?? 0, day: parts.day ?? 0, hour: parts.hour ?? 0, minute: parts.minute ?? 0, second: parts.second ?? 0 };
-}
-
-function wallAsUtc(w: Wall): number {
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-}
-
-function sameWall(a: Wall, b: Wall): boolean {
-  return wallAsUtc(a) === wallAsUtc(b);
-}
-
-/** Instants whose wall time in `zone` is `w`, latest first: one, two in a fall-back hour, none in a spring-forward gap. */
-export function instantsOf(w: Wall, zone: string): number[] {
-  const guess = wallAsUtc(w);
-  const offsets = new Set([-DAY_MS, 0, DAY_MS].map((shift) => wallAsUtc(wallOf(guess + shift, zone)) - (guess + shift)));
-  const found = new Set([...offsets].map((offset) => guess - offset).filter((ms) => sameWall(wallOf(ms, zone), w)));
-  return [...found].sort((a, b) => b - a);
-}
 
 const descending = (values: number[]): number[] => [...values].sort((a, b) => b - a);
 
