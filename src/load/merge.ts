@@ -13,9 +13,18 @@ import type { EnsureTableResult, MergeArgs, MergeResult } from './types.ts';
 const MAX_QUARANTINE_ROUNDS = 3;
 
 /**
+ * Memory for building a new table's primary key (only ever raised, for the applying transaction): 10M InvoiceItem
+ * keys sort within it, and Postgres takes only what a sort needs, so small tables cost nothing.
+ */
+const INDEX_BUILD_MEMORY = 1024 * 2 ** 20;
+
+/**
  * Applies a table's staged files: creates or extends the table, then loads it. A table created here is filled with
  * a plain INSERT and gets its primary key afterwards; an existing one is merged. Rows missing from a complete
  * snapshot are then deleted. Must run in the caller's transaction, so a failure leaves no table behind.
+ *
+ * With `keysLikelyDistinct` (the files are one complete snapshot), a new or empty table takes the first-load path:
+ * no de-duplicating sort, the key proves each key came once, and the sorting path runs only when it did not.
  */
 export async function applyStaged(
   client: pg.ClientBase,
@@ -23,10 +32,17 @@ export async function applyStaged(
   args: MergeArgs,
 ): Promise<MergeResult & { table: EnsureTableResult }> {
   const table = await ensureTable(client, spec, { deferPrimaryKey: true });
-  const load = table.created ? () => insertIntoNewTable(client, table.spec, args) : () => upsert(client, table.spec, args);
-  const loaded = await withQuarantine(client, table.spec, args, load);
-  // An empty new table has nothing a snapshot could be missing.
-  const missing = table.created ? 0 : await markMissing(client, table.spec, args, loaded.quarantined > 0);
+  const target = table.spec;
+  if (table.created) await client.query(sql.raiseIndexBuildMemory(INDEX_BUILD_MEMORY));
+  const fast = args.keysLikelyDistinct === true;
+  const empty = table.created || (fast && (await isEmpty(client, target)));
+  let load: () => Promise<Loaded>;
+  if (fast && empty) load = () => firstLoad(client, target, args, table.created);
+  else if (table.created) load = () => insertIntoNewTable(client, target, args);
+  else load = () => upsert(client, target, args);
+  const loaded = await withQuarantine(client, target, args, load);
+  // An empty table has nothing a snapshot could be missing.
+  const missing = empty ? 0 : await markMissing(client, target, args, loaded.quarantined > 0);
   return { ...loaded, missingMarkedDeleted: missing, table };
 }
 
@@ -47,6 +63,40 @@ async function insertIntoNewTable(client: pg.ClientBase, spec: TableSpec, args: 
   const result = counts(await client.query(sql.insertIntoNewTable(spec, args.stages), [args.jobId]));
   await client.query(sql.addPrimaryKey(spec));
   return result;
+}
+
+async function isEmpty(client: pg.ClientBase, spec: TableSpec): Promise<boolean> {
+  const result = await client.query<{ empty: boolean }>(sql.tableIsEmpty(spec));
+  return result.rows[0]?.empty === true;
+}
+
+/**
+ * Every staged row straight in, then the key: a new table builds it once (one sort); an empty one checks each insert
+ * against the key it has. A repeated key (23505) rolls back to the savepoint and takes the de-duplicating path, so
+ * the newest UpdatedDate still wins. Value errors pass through to the quarantine like on every other path.
+ */
+async function firstLoad(client: pg.ClientBase, spec: TableSpec, args: MergeArgs, created: boolean): Promise<Loaded> {
+  await client.query('SAVEPOINT aquasync_first_load');
+  let inserted: number;
+  try {
+    inserted = (await client.query(sql.insertEveryRow(spec, args.stages), [args.jobId])).rowCount ?? 0;
+    if (created) await client.query(sql.addPrimaryKey(spec));
+    await client.query('RELEASE SAVEPOINT aquasync_first_load');
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT aquasync_first_load');
+    if (!(isPgError(error) && error.code === '23505')) throw error;
+    return created ? insertIntoNewTable(client, spec, args) : upsert(client, spec, args);
+  }
+  const n = async (statement: string, values: unknown[] = []): Promise<number> =>
+    Number((await client.query<{ n: string }>(statement, values)).rows[0]?.n ?? 0);
+  let flagged = 0;
+  let removed = 0;
+  if (spec.deletedPosition !== undefined) {
+    if (spec.deletes === 'soft') flagged = await n(sql.countDeleted(spec));
+    else removed += await n(sql.removeDeletedRows(spec), [args.jobId]);
+  }
+  if (spec.deletes === 'hard') removed += await n(sql.removeTombstonedRows(spec));
+  return { upserted: inserted - flagged - removed, deleted: flagged };
 }
 
 function counts(result: pg.QueryResult): Loaded {

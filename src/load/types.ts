@@ -70,6 +70,11 @@ export interface MergeArgs {
    * them, and not updated after `at`, are deleted as the object's delete mode says.
    */
   snapshot?: { tables: string[]; at: Date } | undefined;
+  /**
+   * The files are one complete snapshot, so each key is expected once: a new or empty table is loaded without the
+   * de-duplicating sort (the primary key checks the expectation; the sorting path runs when it fails).
+   */
+  keysLikelyDistinct?: boolean | undefined;
   /** Rows whose values Postgres cannot take go to aquasync.rejected_rows instead of failing the merge. */
   quarantine: { pipeline: string; columnCount: number; origins: ReadonlyMap<string, StagedFileOrigin> };
 }

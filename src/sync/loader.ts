@@ -370,10 +370,12 @@ export class JobLoader {
     const origins = new Map<string, StagedFileOrigin>();
     const byJob: string[][] = [];
     let rowsRead = 0;
+    let complete = true;
     for (const job of jobs) {
       const tablesOfJob: string[] = [];
       for (const b of job.batches.filter((x) => x.name === table)) {
         rowsRead += b.batch.recordCount;
+        complete &&= b.batch.full;
         for (const fileId of b.files) {
           const stage = stageTableName(fileId);
           stages.push({ table: stage, ordinal: stages.length, seenAt: job.seenAt });
@@ -384,9 +386,13 @@ export class JobLoader {
       byJob.push(tablesOfJob);
     }
     const snapshot = plan.snapshots.get(table);
+    // One complete snapshot holds each key once (segments included): a new or empty table may skip the
+    // de-duplicating sort. Several jobs' files (a snapshot with its stateful job) repeat keys by design.
+    const keysLikelyDistinct = complete && byJob.filter((t) => t.length > 0).length === 1;
     const merged = await applyStaged(client, spec, {
       stages,
       jobId: parent.zjob.id,
+      keysLikelyDistinct,
       snapshot: snapshot === undefined ? undefined : { tables: byJob[snapshot.job] ?? [], at: snapshot.at },
       quarantine: { pipeline: this.pipeline.name, columnCount: (first.header as string[]).length, origins },
     });
