@@ -427,8 +427,10 @@ async function runCopyLimit(run: Run, emulator: Emulator, options: BenchRunOptio
 
 /**
  * Samples, every 200 ms, how much disk a variant has taken: its database's growth over the size when sampling
- * started, plus the server's temporary files (sorts, hashes spilling) at that moment. WAL is left out: the server
- * recycles it within max_wal_size whatever loads it, and it is shared with everything else the server does.
+ * started, plus the temporary files (sorts, hashes spilling) of the sessions connected to that database, so another
+ * load on the same server does not count. WAL is left out: the server recycles it within max_wal_size whatever loads
+ * it, and it is shared with everything else the server does. Parallel workers' shared temp files (in fileset
+ * folders, which pg_ls_tmpdir does not list) are not counted either.
  */
 class DiskSampler {
   private peak = 0;
@@ -455,7 +457,10 @@ class DiskSampler {
   private async sample(): Promise<void> {
     try {
       const res = await this.client.query<{ n: string }>(
-        "SELECT pg_database_size(current_database()) + COALESCE((SELECT sum(size) FROM pg_ls_tmpdir()), 0) AS n",
+        `SELECT pg_database_size(current_database()) + COALESCE((
+           SELECT sum(t.size) FROM pg_ls_tmpdir() AS t
+           WHERE substring(t.name FROM '^pgsql_tmp([0-9]+)')::int IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())
+         ), 0) AS n`,
       );
       this.peak = Math.max(this.peak, Number(res.rows[0]?.n ?? 0) - this.base);
     } catch {

@@ -7,7 +7,7 @@ import type { TableSpec } from '../plan/types.ts';
 import { isDataException, isPgError } from './pg-error.ts';
 import * as sql from './sql/index.ts';
 import { ensureTable } from './schema.ts';
-import type { EnsureTableResult, MergeArgs, MergeResult } from './types.ts';
+import type { EnsureTableResult, LoadPath, MergeArgs, MergeResult } from './types.ts';
 
 /** A table whose every value was broken would need one round per column at most; more means something else. */
 const MAX_QUARANTINE_ROUNDS = 3;
@@ -43,26 +43,26 @@ export async function applyStaged(
   const loaded = await withQuarantine(client, target, args, load);
   // An empty table has nothing a snapshot could be missing.
   const missing = empty ? 0 : await markMissing(client, target, args, loaded.quarantined > 0);
-  return { ...loaded, missingMarkedDeleted: missing, table };
+  return { ...loaded, repeatedKeys: loaded.repeatedKeys === true, missingMarkedDeleted: missing, table };
 }
 
 /** The merge into an existing table (its columns already in place), with quarantine. For tests and the bench. */
 export async function mergeStaged(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<MergeResult> {
   sql.validateSpec(spec);
   const loaded = await withQuarantine(client, spec, args, () => upsert(client, spec, args));
-  return { ...loaded, missingMarkedDeleted: await markMissing(client, spec, args, loaded.quarantined > 0) };
+  return { ...loaded, repeatedKeys: false, missingMarkedDeleted: await markMissing(client, spec, args, loaded.quarantined > 0) };
 }
 
-type Loaded = { upserted: number; deleted: number };
+type Loaded = { upserted: number; deleted: number; load: LoadPath; repeatedKeys?: boolean };
 
 async function upsert(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<Loaded> {
-  return counts(await client.query(sql.mergeStaged(spec, args.stages), [args.jobId]));
+  return { ...counts(await client.query(sql.mergeStaged(spec, args.stages), [args.jobId])), load: 'merge' };
 }
 
 async function insertIntoNewTable(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<Loaded> {
   const result = counts(await client.query(sql.insertIntoNewTable(spec, args.stages), [args.jobId]));
   await client.query(sql.addPrimaryKey(spec));
-  return result;
+  return { ...result, load: 'sorted' };
 }
 
 async function isEmpty(client: pg.ClientBase, spec: TableSpec): Promise<boolean> {
@@ -85,7 +85,8 @@ async function firstLoad(client: pg.ClientBase, spec: TableSpec, args: MergeArgs
   } catch (error) {
     await client.query('ROLLBACK TO SAVEPOINT aquasync_first_load');
     if (!(isPgError(error) && error.code === '23505')) throw error;
-    return created ? insertIntoNewTable(client, spec, args) : upsert(client, spec, args);
+    const sorted = created ? await insertIntoNewTable(client, spec, args) : await upsert(client, spec, args);
+    return { ...sorted, repeatedKeys: true };
   }
   const n = async (statement: string, values: unknown[] = []): Promise<number> =>
     Number((await client.query<{ n: string }>(statement, values)).rows[0]?.n ?? 0);
@@ -96,10 +97,10 @@ async function firstLoad(client: pg.ClientBase, spec: TableSpec, args: MergeArgs
     else removed += await n(sql.removeDeletedRows(spec), [args.jobId]);
   }
   if (spec.deletes === 'hard') removed += await n(sql.removeTombstonedRows(spec));
-  return { upserted: inserted - flagged - removed, deleted: flagged };
+  return { upserted: inserted - flagged - removed, deleted: flagged, load: 'unsorted' };
 }
 
-function counts(result: pg.QueryResult): Loaded {
+function counts(result: pg.QueryResult): { upserted: number; deleted: number } {
   const row = result.rows[0] as { upserted?: string; deleted?: string } | undefined;
   return { upserted: Number(row?.upserted ?? 0), deleted: Number(row?.deleted ?? 0) };
 }

@@ -79,7 +79,17 @@ export interface MergeArgs {
   quarantine: { pipeline: string; columnCount: number; origins: ReadonlyMap<string, StagedFileOrigin> };
 }
 
+/**
+ * How a table's rows went in: `unsorted` (a complete snapshot into a new or empty table, every row inserted as it
+ * came, the key proving each key once), `sorted` (a new table filled by the de-duplicating sort) or `merge` (the
+ * guarded upsert).
+ */
+export type LoadPath = 'unsorted' | 'sorted' | 'merge';
+
 export interface MergeResult {
+  load: LoadPath;
+  /** The unsorted first load met a key twice, and the rows went through the de-duplicating path instead. */
+  repeatedKeys: boolean;
   /** Live rows inserted or changed (unchanged rows and rows older than the warehouse's are not counted). */
   upserted: number;
   /** Rows soft-deleted (including tombstones for unknown keys) or hard-deleted because the file said so. */

@@ -403,6 +403,10 @@ export class JobLoader {
     for (const m of merged.table.typeMismatches) {
       log.warn(`${name}.${m.column} is ${m.existing} but Zuora describes it as ${m.wanted}; keeping (and casting to) the existing type`);
     }
+    if (merged.repeatedKeys) {
+      // Not a fault: the rows were de-duplicated as always, only more slowly. Worth knowing on a large first load.
+      log.info(`a key came more than once in the complete snapshot of ${spec.object}; ${name} was loaded with the de-duplicating sort`);
+    }
     if (merged.quarantined > 0) {
       const message =
         `${merged.quarantined} row(s) of ${spec.object} could not be loaded into ${name} and were quarantined in aquasync.rejected_rows ` +
@@ -428,6 +432,7 @@ export class JobLoader {
       quarantined: merged.quarantined,
       full: first.batch.full,
       snapshot: snapshot !== undefined,
+      load: merged.load,
     };
   }
 

@@ -194,7 +194,7 @@ describe('applyStaged: first load of a complete snapshot', () => {
   it('inserts the rows in file order (no sort) when every key comes once, and builds the key afterwards', async () => {
     const s = spec();
     const result = await load(pool, s, [file(['false', 'c', 'C', '1', T1, null], ['false', 'a', 'A', '1', T1, null]), file(['false', 'b', 'B', '1', T1, null])], fast);
-    expect(result).toMatchObject({ upserted: 3, deleted: 0, quarantined: 0 });
+    expect(result).toMatchObject({ upserted: 3, deleted: 0, quarantined: 0, load: 'unsorted', repeatedKeys: false });
     expect(await physicalOrder(s)).toEqual(['c', 'a', 'b']);
     const key = await pool.query(`SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [`wh.${s.table}`]);
     expect(key.rowCount).toBe(1);
@@ -227,7 +227,7 @@ describe('applyStaged: first load of a complete snapshot', () => {
       [file(['false', 'b', 'b-newest', '1', T3, null], ['false', 'a', 'a-old', '1', T1, null]), file(['false', 'a', 'a-new', '1', T2, null], ['false', 'b', 'b-older', '1', T2, null])],
       fast,
     );
-    expect(result).toMatchObject({ upserted: 2 });
+    expect(result).toMatchObject({ upserted: 2, load: 'sorted', repeatedKeys: true });
     expect((await rows(s)).map((r) => r.name)).toEqual(['a-new', 'b-newest']);
     expect(await physicalOrder(s)).toEqual(['a', 'b']); // the sorted path wrote them
   });
@@ -264,12 +264,12 @@ describe('applyStaged: first load of a complete snapshot', () => {
     await load(pool, s, [file(['false', 'a', 'A', '1', T1, null])], { viaApply: true });
     await pool.query(`DELETE FROM wh.${s.table}`);
     const first = await load(pool, s, [file(['false', 'c', 'C', '1', T1, null], ['true', 'a', 'A', '1', T1, null])], { ...fast, full: true });
-    expect(first).toMatchObject({ upserted: 1, deleted: 1, missingMarkedDeleted: 0 });
+    expect(first).toMatchObject({ upserted: 1, deleted: 1, missingMarkedDeleted: 0, load: 'unsorted' });
     expect(await physicalOrder(s)).toEqual(['c', 'a']);
     // Not empty any more: the merge runs, and a repeated key in an empty table falls back to it as well.
     await pool.query(`DELETE FROM wh.${s.table}`);
     const repeated = await load(pool, s, [file(['false', 'd', 'd-new', '1', T2, null], ['false', 'd', 'd-old', '1', T1, null])], fast);
-    expect(repeated).toMatchObject({ upserted: 1 });
+    expect(repeated).toMatchObject({ upserted: 1, load: 'merge', repeatedKeys: true });
     expect((await rows(s)).map((r) => r.name)).toEqual(['d-new']);
   });
 });
@@ -320,7 +320,7 @@ describe('mergeStaged', () => {
         ['true', 'x', 'Never seen', '0', T2, null], // unknown key: tombstone
       ),
     ]);
-    expect(result).toEqual({ upserted: 0, deleted: 2, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(result).toEqual({ upserted: 0, deleted: 2, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect(await rows(s)).toEqual([
       { id: 'a', name: 'Acme (gone)', bill_to_id: 'contact-1', deleted: true },
       { id: 'b', name: 'Beta', bill_to_id: 'contact-2', deleted: false },
@@ -336,7 +336,7 @@ describe('mergeStaged', () => {
     const result = await load(pool, s, [
       file(['true', 'a', 'A', '1', T2, null], ['true', 'b', 'B', '1', T2, null], ['true', 'x', 'X', '1', T2, null], ['false', 'd', 'D', '1', T2, null]),
     ]);
-    expect(result).toEqual({ upserted: 1, deleted: 1, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(result).toEqual({ upserted: 1, deleted: 1, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect((await rows(s)).map((r) => r.id)).toEqual(['b', 'c', 'd']);
   });
 
@@ -344,7 +344,7 @@ describe('mergeStaged', () => {
     const s = spec({ deletes: 'ignore' });
     await load(pool, s, [file(['false', 'a', 'A', '1', T1, 'c1'])]);
     const result = await load(pool, s, [file(['true', 'a', 'A gone', '1', T2, null], ['true', 'x', 'X', '1', T2, null])]);
-    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect(await rows(s)).toEqual([{ id: 'a', name: 'A', bill_to_id: 'c1', deleted: false }]);
   });
 
@@ -366,7 +366,7 @@ describe('mergeStaged', () => {
     // A row flagged deleted earlier (e.g. while the table used deletes: soft).
     await pool.query(`INSERT INTO wh.${s.table} (id, _aquasync_deleted) VALUES ('e', true)`);
     const result = await load(pool, s, [file(['false', 'a', 'A', '1', T1, null])], { full: true, snapshotAt: new Date('2024-02-15T00:00:00Z'), jobId: 'full-1' });
-    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: marked, quarantined: 0 });
+    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: marked, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect((await rows(s)).map((r) => `${r.id}:${r.deleted ? 'deleted' : 'live'}`)).toEqual(expected);
     if (deletes === 'soft') {
       const jobs = await pool.query(`SELECT id, _aquasync_job_id AS job FROM wh.${s.table} WHERE id IN ('b', 'c') ORDER BY id`);
@@ -383,10 +383,10 @@ describe('mergeStaged', () => {
         ['true', 'c', 'C', '0', T2, null],
       ),
     ];
-    expect(await load(pool, s, data, { jobId: 'first' })).toEqual({ upserted: 2, deleted: 1, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(await load(pool, s, data, { jobId: 'first' })).toEqual({ upserted: 2, deleted: 1, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     const before = await pool.query(`SELECT id, xmin::text AS xmin, balance::text AS balance FROM wh.${s.table} ORDER BY id`);
-    expect(await load(pool, s, data, { jobId: 'second' })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
-    expect(await load(pool, s, data, { jobId: 'third', full: true })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(await load(pool, s, data, { jobId: 'second' })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
+    expect(await load(pool, s, data, { jobId: 'third', full: true })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     const after = await pool.query(`SELECT id, xmin::text AS xmin, balance::text AS balance, _aquasync_job_id AS job FROM wh.${s.table} ORDER BY id`);
     expect(after.rows.map(({ id, xmin, balance }) => ({ id, xmin, balance }))).toEqual(before.rows);
     expect(after.rows.map((r) => r.job)).toEqual(['first', 'first', 'first']);
@@ -412,7 +412,7 @@ describe('mergeStaged', () => {
     const header = ['Invoice.Id', 'InvoiceItem.Line', 'InvoiceItem.Amount'];
     await load(pool, s, [toCsv([header, ['i1', '1', '10'], ['i1', '2', '20'], ['i2', '1', '30'], ['i1', '1', '11']])]);
     const result = await load(pool, s, [toCsv([header, ['i1', '1', '12'], ['i2', '1', '30']])], { full: true });
-    expect(result).toEqual({ upserted: 1, deleted: 0, missingMarkedDeleted: 1, quarantined: 0 });
+    expect(result).toEqual({ upserted: 1, deleted: 0, missingMarkedDeleted: 1, quarantined: 0, load: 'merge', repeatedKeys: false });
     const tomb = await pool.query(`SELECT key FROM aquasync.tombstones WHERE table_name = $1`, [s.table]);
     expect(tomb.rows).toEqual([{ key: '["i1", 2]' }]);
     const data = await pool.query(`SELECT invoice_id, line::text AS line, amount::text AS amount FROM wh.${s.table} ORDER BY 1, 2`);
