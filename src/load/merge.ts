@@ -13,12 +13,6 @@ import type { EnsureTableResult, LoadPath, MergeArgs, MergeResult } from './type
 const MAX_QUARANTINE_ROUNDS = 3;
 
 /**
- * Memory for building a new table's primary key (only ever raised, for the applying transaction): 10M InvoiceItem
- * keys sort within it, and Postgres takes only what a sort needs, so small tables cost nothing.
- */
-const INDEX_BUILD_MEMORY = 1024 * 2 ** 20;
-
-/**
  * Applies a table's staged files: creates or extends the table, then loads it. A table created here is filled with
  * a plain INSERT and gets its primary key afterwards; an existing one is merged. Rows missing from a complete
  * snapshot are then deleted. Must run in the caller's transaction, so a failure leaves no table behind.
@@ -33,7 +27,6 @@ export async function applyStaged(
 ): Promise<MergeResult & { table: EnsureTableResult }> {
   const table = await ensureTable(client, spec, { deferPrimaryKey: true });
   const target = table.spec;
-  if (table.created) await client.query(sql.raiseIndexBuildMemory(INDEX_BUILD_MEMORY));
   const fast = args.keysLikelyDistinct === true;
   const empty = table.created || (fast && (await isEmpty(client, target)));
   let load: () => Promise<Loaded>;
@@ -71,7 +64,9 @@ async function isEmpty(client: pg.ClientBase, spec: TableSpec): Promise<boolean>
 }
 
 /**
- * Every staged row straight in, then the key: a new table builds it once (one sort); an empty one checks each insert
+ * Every staged row straight in, then the key: a new table builds it once (one sort; maintenance_work_mem is left
+ * as the server has it: 1 GB instead of 64 MB made the build of 10M keys slower here, 20 s against 14 to 17 s, as
+ * an in-memory sort of that size is less cache-friendly than a merge of small runs); an empty one checks each insert
  * against the key it has. A repeated key (23505) rolls back to the savepoint and takes the de-duplicating path, so
  * the newest UpdatedDate still wins. Value errors pass through to the quarantine like on every other path.
  */

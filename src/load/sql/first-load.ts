@@ -62,12 +62,3 @@ SELECT count(*) AS n FROM gone`;
 export function tableIsEmpty(spec: TableSpec): string {
   return `SELECT NOT EXISTS (SELECT 1 FROM ${qualifiedName(spec)}) AS empty`;
 }
-
-/**
- * Raises maintenance_work_mem for this transaction to at least `bytes` (never lowers what the server has): the
- * key build sorts every row once, and a sort that fits in memory does not spill to disk.
- */
-export function raiseIndexBuildMemory(bytes: number): string {
-  const kb = Math.floor(bytes / 1024);
-  return `SELECT set_config('maintenance_work_mem', (greatest(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, ${kb}))::text || 'kB', true)`;
-}
