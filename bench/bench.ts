@@ -1,4 +1,4 @@
-// `npm run bench`: aquasync against the physical ceiling and a naive baseline on the local AQuA emulator.
+// `npm run bench`: aquasync against the copy limit, the staging ceiling and a naive baseline on the local AQuA emulator.
 // A script, not a test: run it on a quiet machine. See bench/report.ts for the flags (or --help).
 import { arch, cpus, totalmem } from 'node:os';
 import { formatTable, parseBenchArgs, summarize, toJson, USAGE, type BenchOptions } from './report.ts';
@@ -25,7 +25,11 @@ const result = await runBench({ ...options, databaseUrl, log: (line) => process.
 const summaries = summarize(result.measurements);
 const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'} (${arch()}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`;
 const mismatched = result.checks.filter(
-  (c) => c.loaded !== c.served || (c.ceilingLoaded ?? c.served) !== c.served || (c.naiveLoaded ?? c.served) !== c.served,
+  (c) =>
+    c.loaded !== c.served ||
+    (c.ceilingLoaded ?? c.served) !== c.served ||
+    (c.naiveLoaded ?? c.served) !== c.served ||
+    (c.copyLimitLoaded ?? c.served) !== c.served,
 );
 if (options.json) {
   const meta = { rows: options.rows, runs: options.runs, format: options.format, segmentSize: options.segmentSize, concurrency: options.concurrency, mergeSettings: Object.fromEntries(options.mergeSettings), machine, renderSeconds: result.renderSeconds, checks: result.checks };

@@ -17,12 +17,22 @@ export interface BenchOptions {
   naive: boolean;
   /** Lever experiments: settings (name, value) applied with SET LOCAL before the ceiling's merge. */
   mergeSettings: [string, string][];
+  /** Run the ceiling and copy-limit variants (skipped for incremental-only measurements). */
+  limits: boolean;
+  /**
+   * Rows changed before each incremental run, in order; undefined: one incremental of 10% of the rows (reported as
+   * aquasync-incremental). With a list, each is reported as aquasync-incremental-<N>.
+   */
+  changed: number[] | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Benchmarks aquasync against the physical ceiling (curl | gunzip | psql \\copy + the same merge SQL) and a naive
-Kysely insert baseline, on the local AQuA emulator. Needs DATABASE_URL (a Postgres server; throw-away databases
+Benchmarks aquasync on the local AQuA emulator against the copy limit (curl | gunzip | psql \\copy FREEZE of the
+same files straight into a typed table created in the same transaction, then the primary-key build), the staging
+ceiling (psql \\copy into the loader's stage tables + the loader's own apply SQL) and a naive Kysely insert
+baseline. Every variant reports its rows/s ratio to the copy limit, and the disk it used at its peak (database
+growth plus the server's temporary files, WAL excluded). Needs DATABASE_URL (a Postgres server; throw-away databases
 are created next to the one named and dropped afterwards).
 
 Options:
@@ -32,6 +42,8 @@ Options:
   --segment-size N   rows per segment of a full load (default 500000)
   --concurrency N    files downloaded and staged at once (default 2)
   --no-naive         skip the naive baseline
+  --no-limits        skip the copy-limit and ceiling variants (incremental measurements)
+  --changed N,N,...  rows changed before each incremental run (default: one run with 10% of the rows)
   --merge-set K=V    SET LOCAL K = V before the ceiling's merge (lever experiments, e.g. work_mem=256MB); repeatable
   --json             print the results as one JSON object instead of a table
   --help             show this help
@@ -64,6 +76,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       concurrency: { type: 'string' },
       'no-naive': { type: 'boolean' },
       'merge-set': { type: 'string', multiple: true },
+      'no-limits': { type: 'boolean' },
+      changed: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -80,11 +94,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     concurrency: integer('concurrency', values.concurrency, 2, 1),
     naive: values['no-naive'] !== true,
     mergeSettings: (values['merge-set'] ?? []).map(setting),
+    limits: values['no-limits'] !== true,
+    changed: values.changed === undefined ? undefined : values.changed.split(',').map((n) => integer('changed', n, 0, 1)),
   };
 }
 
-export const VARIANTS = ['ceiling', 'aquasync-full', 'aquasync-incremental', 'aquasync-no-change', 'naive'] as const;
-export type Variant = (typeof VARIANTS)[number];
+export const VARIANTS = ['copy-limit', 'ceiling', 'aquasync-full', 'aquasync-incremental', 'aquasync-no-change', 'naive'] as const;
+/** One of VARIANTS, or `aquasync-incremental-<N>` for an incremental run of N changed rows (--changed). */
+export type Variant = (typeof VARIANTS)[number] | `aquasync-incremental-${number}`;
 
 /** One timed run of one variant. */
 export interface Measurement {
@@ -98,6 +115,8 @@ export interface Measurement {
   runSeconds: number | undefined;
   /** Peak RSS (VmHWM) of the aquasync process; undefined for variants that are not aquasync. */
   peakRssMb: number | undefined;
+  /** Peak disk the variant used: growth of its database plus the server's temporary files (WAL excluded). */
+  peakDiskMb?: number | undefined;
 }
 
 export interface VariantSummary {
@@ -111,7 +130,10 @@ export interface VariantSummary {
   rowsPerSec: number;
   /** rows/s divided by the ceiling's rows/s (full loads only). */
   ratioToCeiling: number | undefined;
+  /** rows/s divided by the copy limit's rows/s (every variant that moved rows). */
+  ratioToCopyLimit: number | undefined;
   peakRssMb: number | undefined;
+  peakDiskMb: number | undefined;
 }
 
 export function median(values: number[]): number {
@@ -127,7 +149,9 @@ const round = (n: number, digits: number): number => Number(n.toFixed(digits));
 export function summarize(measured: Partial<Record<Variant, Measurement[]>>): VariantSummary[] {
   const out: VariantSummary[] = [];
   let ceilingRate: number | undefined;
-  for (const variant of VARIANTS) {
+  let limitRate: number | undefined;
+  const extra = (Object.keys(measured) as Variant[]).filter((v) => !(VARIANTS as readonly string[]).includes(v));
+  for (const variant of [...VARIANTS, ...extra]) {
     const list = measured[variant];
     if (list === undefined || list.length === 0) continue;
     const seconds = median(list.map((m) => m.seconds));
@@ -135,7 +159,9 @@ export function summarize(measured: Partial<Record<Variant, Measurement[]>>): Va
     const rss = list.map((m) => m.peakRssMb).filter((v): v is number => v !== undefined);
     const run = list.map((m) => m.runSeconds).filter((v): v is number => v !== undefined && Number.isFinite(v));
     const rowsPerSec = seconds > 0 ? rows / seconds : 0;
+    const disk = list.map((m) => m.peakDiskMb).filter((v): v is number => v !== undefined);
     if (variant === 'ceiling') ceilingRate = rowsPerSec;
+    if (variant === 'copy-limit') limitRate = rowsPerSec;
     const comparable = variant === 'ceiling' || variant === 'aquasync-full' || variant === 'naive';
     out.push({
       variant,
@@ -147,8 +173,10 @@ export function summarize(measured: Partial<Record<Variant, Measurement[]>>): Va
       runSeconds: run.length === 0 ? undefined : round(median(run), 2),
       rowsPerSec: Math.round(rowsPerSec),
       ratioToCeiling: comparable && ceilingRate !== undefined && ceilingRate > 0 ? round(rowsPerSec / ceilingRate, 2) : undefined,
-      // The worst run: a memory bound must hold every time, not on average.
+      ratioToCopyLimit: rows > 0 && limitRate !== undefined && limitRate > 0 ? round(rowsPerSec / limitRate, 2) : undefined,
+      // The worst run: a memory or disk bound must hold every time, not on average.
       peakRssMb: rss.length === 0 ? undefined : Math.max(...rss),
+      peakDiskMb: disk.length === 0 ? undefined : Math.max(...disk),
     });
   }
   return out;
@@ -157,14 +185,16 @@ export function summarize(measured: Partial<Record<Variant, Measurement[]>>): Va
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 export function formatTable(summaries: VariantSummary[]): string {
-  const header = ['variant', 'rows', 'seconds', 'rows/s', 'x ceiling', 'peak RSS', 'job s', 'wall s', 'no start-up s'];
+  const header = ['variant', 'rows', 'seconds', 'rows/s', 'x copy-limit', 'x ceiling', 'peak RSS', 'peak disk', 'job s', 'wall s', 'no start-up s'];
   const body = summaries.map((s) => [
     s.variant,
     count(s.rows),
     s.seconds.toFixed(2),
     count(s.rowsPerSec),
+    s.ratioToCopyLimit === undefined ? '-' : `${s.ratioToCopyLimit.toFixed(2)}x`,
     s.ratioToCeiling === undefined ? '-' : `${s.ratioToCeiling.toFixed(2)}x`,
     s.peakRssMb === undefined ? '-' : `${s.peakRssMb} MB`,
+    s.peakDiskMb === undefined ? '-' : `${count(s.peakDiskMb)} MB`,
     s.jobSeconds.toFixed(2),
     s.wallSeconds.toFixed(2),
     s.runSeconds === undefined ? '-' : s.runSeconds.toFixed(2),
@@ -185,7 +215,9 @@ export function toJson(summaries: VariantSummary[], meta: Record<string, unknown
       seconds: s.seconds,
       rowsPerSec: s.rowsPerSec,
       ratioToCeiling: s.ratioToCeiling ?? null,
+      ratioToCopyLimit: s.ratioToCopyLimit ?? null,
       peakRssMb: s.peakRssMb ?? null,
+      peakDiskMb: s.peakDiskMb ?? null,
       jobSeconds: s.jobSeconds,
       wallSeconds: s.wallSeconds,
       runSeconds: s.runSeconds ?? null,

@@ -1,5 +1,7 @@
 // The benchmark's moving parts: an in-process emulator that renders result files ahead (so downloads measure the
-// loader, not the renderer), one throw-away database per run, and the three ways of loading the same rows:
+// loader, not the renderer), one throw-away database per run, and the four ways of loading the same rows:
+//   copy-limit  curl | gunzip | psql \copy ... FREEZE straight into a typed table created in the same
+//               transaction, then the primary-key build: what Postgres can do at all;
 //   ceiling   curl | gunzip | psql \copy into the loader's staging tables, then the loader's own merge SQL;
 //   aquasync  `node bin/aquasync.js sync` (the compiled CLI in dist/) as a child process (full, then 10% changed, then nothing changed);
 //   naive     csv-parse in Node and Kysely insertInto().values().onConflict() in batches of 1,000.
@@ -40,7 +42,7 @@ export interface BenchRunOptions extends BenchOptions {
 export interface BenchResult {
   measurements: Partial<Record<Variant, Measurement[]>>;
   /** Per run: rows the emulator served in the full load, and rows aquasync's warehouse table then held. */
-  checks: { served: number; loaded: number; ceilingLoaded: number | undefined; naiveLoaded: number | undefined }[];
+  checks: { served: number; loaded: number; ceilingLoaded: number | undefined; naiveLoaded: number | undefined; copyLimitLoaded?: number | undefined }[];
   /** Seconds the emulator took to render the first full load's files (outside every timed section). */
   renderSeconds: number;
 }
@@ -78,7 +80,8 @@ export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
       `  ${variant}: ${m.rows.toLocaleString('en-US')} rows in ${m.seconds.toFixed(2)} s` +
         (m.jobSeconds > 0 ? ` (+ emulator job ${m.jobSeconds.toFixed(2)} s)` : '') +
         (m.runSeconds === undefined ? '' : `, ${m.runSeconds.toFixed(2)} s after start-up`) +
-        (m.peakRssMb === undefined ? '' : `, peak RSS ${m.peakRssMb} MB`),
+        (m.peakRssMb === undefined ? '' : `, peak RSS ${m.peakRssMb} MB`) +
+        (m.peakDiskMb === undefined ? '' : `, peak disk ${m.peakDiskMb} MB`),
     );
   };
   try {
@@ -96,28 +99,41 @@ export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
       const served = job.batches[0]?.recordCount ?? 0;
       const loaded = await countRows(run.dbUrl, 'zuora');
 
-      // 2. The ceiling, from the same (already rendered) files.
-      const ceiling = await runCeiling(run, emulator, options, fileIds);
-      if (ceiling.measurement !== undefined) add('ceiling', ceiling.measurement);
-
-      // 3. 10% of the rows change; aquasync loads them incrementally, then once more with nothing changed.
-      const changedIds = await pickTenth(run.dbUrl);
-      const mutateStarted = performance.now();
-      for (const [i, id] of changedIds.entries()) {
-        emulator.admin.update('InvoiceItem', id, { ChargeAmount: `${r}${i % 1000}.25`, ChargeName: `Changed in run ${r}, "v${r}"` });
+      // 2. The staging ceiling and the copy limit, from the same (already rendered) files.
+      const prepared = await prepare(run, emulator, options, fileIds[0] ?? '');
+      let ceilingLoaded: number | undefined;
+      let copyLimitLoaded: number | undefined;
+      if (options.limits) {
+        const ceiling = await runCeiling(run, emulator, options, fileIds, prepared);
+        if (ceiling.measurement !== undefined) add('ceiling', ceiling.measurement);
+        ceilingLoaded = ceiling.loaded;
+        const limit = await runCopyLimit(run, emulator, options, fileIds, prepared);
+        if (limit !== undefined) add('copy-limit', limit);
+        copyLimitLoaded = limit?.rows;
       }
-      log(`  changed ${changedIds.length.toLocaleString('en-US')} rows in the emulator in ${seconds(mutateStarted).toFixed(1)} s`);
-      add('aquasync-incremental', (await runAquasync(run, emulator, options.log)).measurement);
+
+      // 3. Rows change (10% by default, or each --changed count in turn); aquasync loads them incrementally, then
+      // once more with nothing changed.
+      for (const count of options.changed ?? [Math.ceil(served / 10)]) {
+        const changedIds = await pickChanged(run.dbUrl, count);
+        const mutateStarted = performance.now();
+        for (const [i, id] of changedIds.entries()) {
+          emulator.admin.update('InvoiceItem', id, { ChargeAmount: `${r}${i % 1000}.25`, ChargeName: `Changed in run ${r}, "v${r}"` });
+        }
+        log(`  changed ${changedIds.length.toLocaleString('en-US')} rows in the emulator in ${seconds(mutateStarted).toFixed(1)} s`);
+        const variant: Variant = options.changed === undefined ? 'aquasync-incremental' : `aquasync-incremental-${count}`;
+        add(variant, (await runAquasync(run, emulator, options.log)).measurement);
+      }
       add('aquasync-no-change', (await runAquasync(run, emulator, options.log)).measurement);
 
       // 4. The naive baseline, from the full load's files.
       let naiveLoaded: number | undefined;
       if (options.naive) {
-        const naive = await runNaive(run, emulator, options, fileIds, ceiling.spec);
+        const naive = await runNaive(run, emulator, options, fileIds, prepared.spec('naive'));
         add('naive', naive);
         naiveLoaded = await countRows(run.dbUrl, 'naive');
       }
-      result.checks.push({ served, loaded, ceilingLoaded: ceiling.loaded, naiveLoaded });
+      result.checks.push({ served, loaded, ceilingLoaded, naiveLoaded, copyLimitLoaded });
       // Keep the disk flat across runs: each run's warehouse is dropped once measured.
       await admin.query(`DROP DATABASE IF EXISTS "${run.db}" WITH (FORCE)`);
     }
@@ -170,6 +186,7 @@ pipelines:
 
 async function runAquasync(run: Run, emulator: Emulator, log: (line: string) => void): Promise<{ measurement: Measurement; job: JobSummary }> {
   const before = new Set(emulator.admin.jobs().map((j) => j.id));
+  const disk = await DiskSampler.start(run.dbUrl);
   const started = performance.now();
   const { code, peakRssMb, output } = await spawnMeasured(
     process.execPath,
@@ -177,6 +194,7 @@ async function runAquasync(run: Run, emulator: Emulator, log: (line: string) => 
     { ...process.env, DATABASE_URL: run.dbUrl, AQUASYNC_HOME: run.home },
   );
   const wallSeconds = seconds(started);
+  const peakDiskMb = await disk.stop();
   if (process.env.BENCH_DEBUG) process.stderr.write(`spawned at ${new Date(Date.now() - wallSeconds * 1000).toISOString()}\n${output}`);
   if (code !== 0) throw new Error(`aquasync sync exited with ${code} in run ${run.index}:\n${output.slice(-4000)}`);
   const job = emulator.admin.jobs().find((j) => !before.has(j.id) && j.project === run.project);
@@ -188,7 +206,7 @@ async function runAquasync(run: Run, emulator: Emulator, log: (line: string) => 
   const runSeconds = durationMs / 1000 - jobSeconds;
   const phases = phaseTimes(output);
   if (phases !== undefined) log(`  aquasync phases: stage ${phases.stage.toFixed(2)} s, merge + commit ${phases.apply.toFixed(2)} s`);
-  return { measurement: { rows, seconds: wallSeconds - jobSeconds, wallSeconds, jobSeconds, runSeconds, peakRssMb }, job };
+  return { measurement: { rows, seconds: wallSeconds - jobSeconds, wallSeconds, jobSeconds, runSeconds, peakRssMb, peakDiskMb }, job };
 }
 
 /** Stage and apply durations from the timestamps of aquasync's JSON log lines. */
@@ -213,15 +231,17 @@ function spawnMeasured(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
+  input?: string,
 ): Promise<{ code: number | null; peakRssMb: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin?.end(input);
     let output = '';
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-64 * 1024);
     };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     let peakKb = 0;
     const sample = (): void => {
       if (child.pid === undefined) return;
@@ -283,20 +303,19 @@ async function runCeiling(
   emulator: Emulator,
   options: BenchRunOptions,
   fileIds: string[],
-): Promise<{ measurement: Measurement | undefined; spec: TableSpec; loaded: number | undefined }> {
-  const first = fileIds[0];
-  if (first === undefined) throw new Error('the full load produced no file');
-  const prepared = await prepare(run, emulator, options, first);
+  prepared: Prepared,
+): Promise<{ measurement: Measurement | undefined; loaded: number | undefined }> {
   const spec = prepared.spec('ceiling');
-  const missing = ['bash', 'curl', 'gunzip', 'psql'].filter((tool) => !onPath(tool));
+  const missing = missingTools();
   if (missing.length > 0) {
     options.log(`  ceiling skipped: ${missing.join(', ')} not found on PATH (install the PostgreSQL client and curl)`);
-    return { measurement: undefined, spec, loaded: undefined };
+    return { measurement: undefined, loaded: undefined };
   }
   const columnCount = spec.columns.length + (spec.deletedHeader === undefined ? 0 : 1);
   const columns = Array.from({ length: columnCount }, (_, i) => `c${i}`).join(', ');
   const stages = fileIds.map((_, i) => ({ table: `ceiling_${run.index}_${i}`, ordinal: i, seenAt: new Date() }));
   const pool = new pg.Pool({ connectionString: run.dbUrl, max: 2 });
+  const disk = await DiskSampler.start(run.dbUrl);
   try {
     const started = performance.now();
     // The loader's staging layout (UNLOGGED, all text, identity seq), filled by native tools only.
@@ -344,21 +363,133 @@ async function runCeiling(
       client.release();
     }
     const wallSeconds = seconds(started);
+    const peakDiskMb = await disk.stop();
     options.log(`  ceiling: download + \\copy ${copied.toFixed(2)} s, merge ${(wallSeconds - copied).toFixed(2)} s`);
     await pool.query(`DROP TABLE IF EXISTS ${stages.map((s) => `${STAGE_SCHEMA}.${s.table}`).join(', ')}`);
     const loaded = await countRows(run.dbUrl, 'ceiling');
-    return { measurement: { rows: loaded, seconds: wallSeconds, wallSeconds, jobSeconds: 0, runSeconds: undefined, peakRssMb: undefined }, spec, loaded };
+    // Dropped once counted: the next variant's disk and I/O should not carry it.
+    await pool.query('DROP SCHEMA ceiling CASCADE');
+    return { measurement: { rows: loaded, seconds: wallSeconds, wallSeconds, jobSeconds: 0, runSeconds: undefined, peakRssMb: undefined, peakDiskMb }, loaded };
   } finally {
+    await disk.stop();
     await pool.end();
   }
+}
+
+// ---- copy limit --------------------------------------------------------------------------------------------
+
+/**
+ * What Postgres can do at all with these files: one psql session creates the typed table (no key), `\copy`s every
+ * file into it with FREEZE (legal because the table is new in the same transaction), adds the primary key and
+ * commits. Values are read by COPY's own input functions, so this is a bound, not an equivalent of aquasync's
+ * casts; the files hold each key once, as a full snapshot does.
+ */
+async function runCopyLimit(run: Run, emulator: Emulator, options: BenchRunOptions, fileIds: string[], prepared: Prepared): Promise<Measurement | undefined> {
+  const missing = missingTools();
+  if (missing.length > 0) {
+    options.log(`  copy-limit skipped: ${missing.join(', ')} not found on PATH`);
+    return undefined;
+  }
+  const spec = prepared.spec('copy_limit');
+  const deleted = spec.deletedPosition;
+  const width = spec.columns.length + (deleted === undefined ? 0 : 1);
+  const byPosition = new Map(spec.columns.map((c) => [c.position, c]));
+  const columns = Array.from({ length: width }, (_, i) => {
+    const c = byPosition.get(i);
+    return c === undefined ? `"_deleted" boolean` : `"${c.name}" ${c.type}`;
+  });
+  const decompress = options.format === 'gzip' ? ' | gunzip' : '';
+  const table = `copy_limit.${spec.table}`;
+  const lines = [
+    '\\set ON_ERROR_STOP 1',
+    'CREATE SCHEMA copy_limit;',
+    'BEGIN;',
+    `CREATE TABLE ${table} (${columns.join(', ')});`,
+    ...fileIds.map(
+      (id) =>
+        `\\copy ${table} from program 'curl -sfS -H "Authorization: Bearer ${prepared.token}" "${emulator.url}/v1/files/${id}"${decompress}' with (format csv, header true, encoding 'UTF8', freeze true)`,
+    ),
+    `ALTER TABLE ${table} ADD PRIMARY KEY (${spec.primaryKey.map((k) => `"${k}"`).join(', ')});`,
+    'COMMIT;',
+  ];
+  const disk = await DiskSampler.start(run.dbUrl);
+  const started = performance.now();
+  const { code, output } = await spawnMeasured('psql', ['-X', '-q', run.dbUrl], process.env, `${lines.join('\n')}\n`);
+  const wallSeconds = seconds(started);
+  const peakDiskMb = await disk.stop();
+  if (code !== 0) throw new Error(`copy-limit load failed (exit ${code}): ${output.slice(-2000)}`);
+  const rows = await countRows(run.dbUrl, 'copy_limit');
+  const admin = new pg.Client({ connectionString: run.dbUrl });
+  await admin.connect();
+  await admin.query('DROP SCHEMA copy_limit CASCADE').finally(() => admin.end());
+  return { rows, seconds: wallSeconds, wallSeconds, jobSeconds: 0, runSeconds: undefined, peakRssMb: undefined, peakDiskMb };
+}
+
+/**
+ * Samples, every 200 ms, how much disk a variant has taken: its database's growth over the size when sampling
+ * started, plus the temporary files (sorts, hashes spilling) of the sessions connected to that database, so another
+ * load on the same server does not count. WAL is left out: the server recycles it within max_wal_size whatever loads
+ * it, and it is shared with everything else the server does. Parallel workers' shared temp files (in fileset
+ * folders, which pg_ls_tmpdir does not list) are not counted either.
+ */
+class DiskSampler {
+  private peak = 0;
+  private stopped: Promise<number> | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private pending: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly base: number,
+  ) {
+    this.timer = setInterval(() => {
+      this.pending = this.pending.then(() => this.sample());
+    }, 200);
+  }
+
+  static async start(url: string): Promise<DiskSampler> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const res = await client.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n');
+    return new DiskSampler(client, Number(res.rows[0]?.n ?? 0));
+  }
+
+  private async sample(): Promise<void> {
+    try {
+      const res = await this.client.query<{ n: string }>(
+        `SELECT pg_database_size(current_database()) + COALESCE((
+           SELECT sum(t.size) FROM pg_ls_tmpdir() AS t
+           WHERE substring(t.name FROM '^pgsql_tmp([0-9]+)')::int IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())
+         ), 0) AS n`,
+      );
+      this.peak = Math.max(this.peak, Number(res.rows[0]?.n ?? 0) - this.base);
+    } catch {
+      // A file vanishing between listing and stat fails one sample; the next one counts.
+    }
+  }
+
+  /** Stops sampling (idempotent) and returns the peak in MB. */
+  stop(): Promise<number> {
+    this.stopped ??= (async () => {
+      clearInterval(this.timer);
+      await this.pending;
+      await this.sample();
+      await this.client.end();
+      return Math.round(this.peak / 2 ** 20);
+    })();
+    return this.stopped;
+  }
+}
+
+function missingTools(): string[] {
+  return ['bash', 'curl', 'gunzip', 'psql'].filter((tool) => !onPath(tool));
 }
 
 // ---- naive -------------------------------------------------------------------------------------------------
 
 type Row = Record<string, string | boolean | null>;
 
-async function runNaive(run: Run, emulator: Emulator, options: BenchRunOptions, fileIds: string[], ceilingSpec: TableSpec): Promise<Measurement> {
-  const spec: TableSpec = { ...ceilingSpec, schema: 'naive' };
+async function runNaive(run: Run, emulator: Emulator, options: BenchRunOptions, fileIds: string[], spec: TableSpec): Promise<Measurement> {
   const pool = new pg.Pool({ connectionString: run.dbUrl, max: 2 });
   const db = new Kysely<Record<string, Row>>({ dialect: new PostgresDialect({ pool }) });
   const client = new ZuoraClient({ baseUrl: emulator.url, clientId: emulator.clientId, clientSecret: emulator.clientSecret, logger: silentLogger });
@@ -423,13 +554,15 @@ async function countRows(url: string, schema: string): Promise<number> {
   }
 }
 
-/** Every 10th InvoiceItem id of the loaded warehouse: the rows the incremental measurement changes. */
-async function pickTenth(url: string): Promise<string[]> {
+/** `count` InvoiceItem ids spread evenly over the loaded warehouse: the rows an incremental measurement changes. */
+async function pickChanged(url: string, count: number): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const res = await client.query<{ id: string }>(
-      'SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM zuora.invoice_item) t WHERE n % 10 = 0',
+      `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, count(*) OVER () AS total FROM zuora.invoice_item) t
+       WHERE n % greatest(total / $1::bigint, 1) = 0 ORDER BY n LIMIT $1::bigint`,
+      [count],
     );
     return res.rows.map((row) => row.id);
   } finally {

@@ -6,6 +6,7 @@ export { applyStaged, mergeStaged } from './merge.ts';
 export { castExpression, STAGE_SCHEMA, DELETED_COLUMN, DELETED_AT_COLUMN, SYNCED_AT_COLUMN, JOB_ID_COLUMN } from './sql/index.ts';
 export type {
   EnsureTableResult,
+  LoadPath,
   MergeArgs,
   MergeResult,
   StagedFile,

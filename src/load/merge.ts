@@ -7,7 +7,7 @@ import type { TableSpec } from '../plan/types.ts';
 import { isDataException, isPgError } from './pg-error.ts';
 import * as sql from './sql/index.ts';
 import { ensureTable } from './schema.ts';
-import type { EnsureTableResult, MergeArgs, MergeResult } from './types.ts';
+import type { EnsureTableResult, LoadPath, MergeArgs, MergeResult } from './types.ts';
 
 /** A table whose every value was broken would need one round per column at most; more means something else. */
 const MAX_QUARANTINE_ROUNDS = 3;
@@ -16,6 +16,9 @@ const MAX_QUARANTINE_ROUNDS = 3;
  * Applies a table's staged files: creates or extends the table, then loads it. A table created here is filled with
  * a plain INSERT and gets its primary key afterwards; an existing one is merged. Rows missing from a complete
  * snapshot are then deleted. Must run in the caller's transaction, so a failure leaves no table behind.
+ *
+ * With `keysLikelyDistinct` (the files are one complete snapshot), a new or empty table takes the first-load path:
+ * no de-duplicating sort, the key proves each key came once, and the sorting path runs only when it did not.
  */
 export async function applyStaged(
   client: pg.ClientBase,
@@ -23,33 +26,76 @@ export async function applyStaged(
   args: MergeArgs,
 ): Promise<MergeResult & { table: EnsureTableResult }> {
   const table = await ensureTable(client, spec, { deferPrimaryKey: true });
-  const load = table.created ? () => insertIntoNewTable(client, table.spec, args) : () => upsert(client, table.spec, args);
-  const loaded = await withQuarantine(client, table.spec, args, load);
-  // An empty new table has nothing a snapshot could be missing.
-  const missing = table.created ? 0 : await markMissing(client, table.spec, args, loaded.quarantined > 0);
-  return { ...loaded, missingMarkedDeleted: missing, table };
+  const target = table.spec;
+  const fast = args.keysLikelyDistinct === true;
+  const empty = table.created || (fast && (await isEmpty(client, target)));
+  let load: () => Promise<Loaded>;
+  if (fast && empty) load = () => firstLoad(client, target, args, table.created);
+  else if (table.created) load = () => insertIntoNewTable(client, target, args);
+  else load = () => upsert(client, target, args);
+  const loaded = await withQuarantine(client, target, args, load);
+  // An empty table has nothing a snapshot could be missing.
+  const missing = empty ? 0 : await markMissing(client, target, args, loaded.quarantined > 0);
+  return { ...loaded, repeatedKeys: loaded.repeatedKeys === true, missingMarkedDeleted: missing, table };
 }
 
 /** The merge into an existing table (its columns already in place), with quarantine. For tests and the bench. */
 export async function mergeStaged(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<MergeResult> {
   sql.validateSpec(spec);
   const loaded = await withQuarantine(client, spec, args, () => upsert(client, spec, args));
-  return { ...loaded, missingMarkedDeleted: await markMissing(client, spec, args, loaded.quarantined > 0) };
+  return { ...loaded, repeatedKeys: false, missingMarkedDeleted: await markMissing(client, spec, args, loaded.quarantined > 0) };
 }
 
-type Loaded = { upserted: number; deleted: number };
+type Loaded = { upserted: number; deleted: number; load: LoadPath; repeatedKeys?: boolean };
 
 async function upsert(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<Loaded> {
-  return counts(await client.query(sql.mergeStaged(spec, args.stages), [args.jobId]));
+  return { ...counts(await client.query(sql.mergeStaged(spec, args.stages), [args.jobId])), load: 'merge' };
 }
 
 async function insertIntoNewTable(client: pg.ClientBase, spec: TableSpec, args: MergeArgs): Promise<Loaded> {
   const result = counts(await client.query(sql.insertIntoNewTable(spec, args.stages), [args.jobId]));
   await client.query(sql.addPrimaryKey(spec));
-  return result;
+  return { ...result, load: 'sorted' };
 }
 
-function counts(result: pg.QueryResult): Loaded {
+async function isEmpty(client: pg.ClientBase, spec: TableSpec): Promise<boolean> {
+  const result = await client.query<{ empty: boolean }>(sql.tableIsEmpty(spec));
+  return result.rows[0]?.empty === true;
+}
+
+/**
+ * Every staged row straight in, then the key: a new table builds it once (one sort; maintenance_work_mem is left
+ * as the server has it: 1 GB instead of 64 MB made the build of 10M keys slower here, 20 s against 14 to 17 s, as
+ * an in-memory sort of that size is less cache-friendly than a merge of small runs); an empty one checks each insert
+ * against the key it has. A repeated key (23505) rolls back to the savepoint and takes the de-duplicating path, so
+ * the newest UpdatedDate still wins. Value errors pass through to the quarantine like on every other path.
+ */
+async function firstLoad(client: pg.ClientBase, spec: TableSpec, args: MergeArgs, created: boolean): Promise<Loaded> {
+  await client.query('SAVEPOINT aquasync_first_load');
+  let inserted: number;
+  try {
+    inserted = (await client.query(sql.insertEveryRow(spec, args.stages), [args.jobId])).rowCount ?? 0;
+    if (created) await client.query(sql.addPrimaryKey(spec));
+    await client.query('RELEASE SAVEPOINT aquasync_first_load');
+  } catch (error) {
+    await client.query('ROLLBACK TO SAVEPOINT aquasync_first_load');
+    if (!(isPgError(error) && error.code === '23505')) throw error;
+    const sorted = created ? await insertIntoNewTable(client, spec, args) : await upsert(client, spec, args);
+    return { ...sorted, repeatedKeys: true };
+  }
+  const n = async (statement: string, values: unknown[] = []): Promise<number> =>
+    Number((await client.query<{ n: string }>(statement, values)).rows[0]?.n ?? 0);
+  let flagged = 0;
+  let removed = 0;
+  if (spec.deletedPosition !== undefined) {
+    if (spec.deletes === 'soft') flagged = await n(sql.countDeleted(spec));
+    else removed += await n(sql.removeDeletedRows(spec), [args.jobId]);
+  }
+  if (spec.deletes === 'hard') removed += await n(sql.removeTombstonedRows(spec));
+  return { upserted: inserted - flagged - removed, deleted: flagged, load: 'unsorted' };
+}
+
+function counts(result: pg.QueryResult): { upserted: number; deleted: number } {
   const row = result.rows[0] as { upserted?: string; deleted?: string } | undefined;
   return { upserted: Number(row?.upserted ?? 0), deleted: Number(row?.deleted ?? 0) };
 }

@@ -70,11 +70,26 @@ export interface MergeArgs {
    * them, and not updated after `at`, are deleted as the object's delete mode says.
    */
   snapshot?: { tables: string[]; at: Date } | undefined;
+  /**
+   * The files are one complete snapshot, so each key is expected once: a new or empty table is loaded without the
+   * de-duplicating sort (the primary key checks the expectation; the sorting path runs when it fails).
+   */
+  keysLikelyDistinct?: boolean | undefined;
   /** Rows whose values Postgres cannot take go to aquasync.rejected_rows instead of failing the merge. */
   quarantine: { pipeline: string; columnCount: number; origins: ReadonlyMap<string, StagedFileOrigin> };
 }
 
+/**
+ * How a table's rows went in: `unsorted` (a complete snapshot into a new or empty table, every row inserted as it
+ * came, the key proving each key once), `sorted` (a new table filled by the de-duplicating sort) or `merge` (the
+ * guarded upsert).
+ */
+export type LoadPath = 'unsorted' | 'sorted' | 'merge';
+
 export interface MergeResult {
+  load: LoadPath;
+  /** The unsorted first load met a key twice, and the rows went through the de-duplicating path instead. */
+  repeatedKeys: boolean;
   /** Live rows inserted or changed (unchanged rows and rows older than the warehouse's are not counted). */
   upserted: number;
   /** Rows soft-deleted (including tombstones for unknown keys) or hard-deleted because the file said so. */

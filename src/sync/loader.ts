@@ -370,10 +370,12 @@ export class JobLoader {
     const origins = new Map<string, StagedFileOrigin>();
     const byJob: string[][] = [];
     let rowsRead = 0;
+    let complete = true;
     for (const job of jobs) {
       const tablesOfJob: string[] = [];
       for (const b of job.batches.filter((x) => x.name === table)) {
         rowsRead += b.batch.recordCount;
+        complete &&= b.batch.full;
         for (const fileId of b.files) {
           const stage = stageTableName(fileId);
           stages.push({ table: stage, ordinal: stages.length, seenAt: job.seenAt });
@@ -384,9 +386,13 @@ export class JobLoader {
       byJob.push(tablesOfJob);
     }
     const snapshot = plan.snapshots.get(table);
+    // One complete snapshot holds each key once (segments included): a new or empty table may skip the
+    // de-duplicating sort. Several jobs' files (a snapshot with its stateful job) repeat keys by design.
+    const keysLikelyDistinct = complete && byJob.filter((t) => t.length > 0).length === 1;
     const merged = await applyStaged(client, spec, {
       stages,
       jobId: parent.zjob.id,
+      keysLikelyDistinct,
       snapshot: snapshot === undefined ? undefined : { tables: byJob[snapshot.job] ?? [], at: snapshot.at },
       quarantine: { pipeline: this.pipeline.name, columnCount: (first.header as string[]).length, origins },
     });
@@ -396,6 +402,10 @@ export class JobLoader {
     for (const m of merged.table.retypedColumns) log.info(`changed ${name}.${m.column} from ${m.existing} to ${m.wanted} as its types: override asks`);
     for (const m of merged.table.typeMismatches) {
       log.warn(`${name}.${m.column} is ${m.existing} but Zuora describes it as ${m.wanted}; keeping (and casting to) the existing type`);
+    }
+    if (merged.repeatedKeys) {
+      // Not a fault: the rows were de-duplicated as always, only more slowly. Worth knowing on a large first load.
+      log.info(`a key came more than once in the complete snapshot of ${spec.object}; ${name} was loaded with the de-duplicating sort`);
     }
     if (merged.quarantined > 0) {
       const message =
@@ -422,6 +432,7 @@ export class JobLoader {
       quarantined: merged.quarantined,
       full: first.batch.full,
       snapshot: snapshot !== undefined,
+      load: merged.load,
     };
   }
 

@@ -1,4 +1,5 @@
 // What one run of a pipeline reports, and the hooks tests use to stop it between phases.
+import type { LoadPath } from '../load/index.ts';
 import type { Logger } from '../log.ts';
 
 export type RunKind = 'scheduled' | 'manual' | 'backfill';
@@ -23,6 +24,8 @@ export interface TableResult {
   full: boolean;
   /** A complete snapshot of the object was applied (rows missing from it were deleted). */
   snapshot: boolean;
+  /** How the rows went in (see LoadPath): `unsorted` is the first load at the copy limit. */
+  load: LoadPath;
 }
 
 export interface PipelineRunResult {

@@ -17,17 +17,23 @@ describe('npm run bench (smoke)', () => {
       concurrency: 2,
       naive: true,
       mergeSettings: [],
+      limits: true,
+      changed: undefined,
       log: (line) => lines.push(line),
     });
     // The ceiling needs psql and curl; without them it is skipped (and says so), never wrong.
     const ceiling = lines.some((l) => l.includes('ceiling skipped')) ? undefined : 20_000;
-    expect(result.checks).toEqual([{ served: 20_000, loaded: 20_000, ceilingLoaded: ceiling, naiveLoaded: 20_000 }]);
+    expect(result.checks).toEqual([{ served: 20_000, loaded: 20_000, ceilingLoaded: ceiling, naiveLoaded: 20_000, copyLimitLoaded: ceiling }]);
     const m = result.measurements;
     expect(m['aquasync-full']?.[0]?.rows).toBe(20_000);
     expect(m['aquasync-incremental']?.[0]?.rows).toBe(2_000);
     expect(m['aquasync-no-change']?.[0]?.rows).toBe(0);
     expect(m.naive?.[0]?.rows).toBe(20_000);
     expect(m['aquasync-full']?.[0]?.peakRssMb).toBeGreaterThan(0);
-    if (ceiling !== undefined) expect(m.ceiling?.[0]?.rows).toBe(20_000);
+    expect(m['aquasync-full']?.[0]?.peakDiskMb).toBeGreaterThan(0);
+    if (ceiling !== undefined) {
+      expect(m.ceiling?.[0]?.rows).toBe(20_000);
+      expect(m['copy-limit']?.[0]?.rows).toBe(20_000);
+    }
   }, 120_000);
 });

@@ -56,6 +56,8 @@ export interface LoadOptions {
   seenAt?: Date;
   /** Go through applyStaged (creates the table on first load and fills it with a plain INSERT). */
   viaApply?: boolean;
+  /** The files are one complete snapshot (MergeArgs.keysLikelyDistinct): new or empty tables skip the sort. */
+  keysLikelyDistinct?: boolean;
   pipeline?: string;
 }
 
@@ -75,6 +77,7 @@ export async function load(pool: pg.Pool, spec: TableSpec, csvs: string[], optio
       stages,
       jobId: options.jobId ?? 'job-1',
       snapshot: options.full ? { tables: stages.map((s) => s.table), at: options.snapshotAt ?? new Date() } : undefined,
+      keysLikelyDistinct: options.keysLikelyDistinct,
       quarantine: { pipeline: options.pipeline ?? 'p', columnCount, origins: new Map() },
     };
     let result: MergeResult;

@@ -124,7 +124,12 @@ describe('ensureTable', () => {
   });
 });
 
-describe('applyStaged: first load into a new table (plain INSERT, key added after)', () => {
+// Both first-load paths must give the same table: the sorting one (files of several jobs) and the one for a single
+// complete snapshot, which inserts every row unsorted and lets the key prove each key came once.
+describe.each([
+  ['de-duplicating sort', false],
+  ['complete snapshot, key proves uniqueness', true],
+])('applyStaged: first load into a new table (%s)', (_, keysLikelyDistinct) => {
   it('resolves duplicates like the merge, keeps soft tombstones and ends with the primary key in place', async () => {
     const s = spec();
     const result = await load(
@@ -134,7 +139,7 @@ describe('applyStaged: first load into a new table (plain INSERT, key added afte
         file(['false', 'a', 'a-old', '1', T1, null], ['true', 'b', 'b-gone', '1', T2, 'c1'], ['false', 'a', 'a-new', '2', T2, null]),
         file(['false', 'c', 'c-seg1', '3', T1, null]),
       ],
-      { viaApply: true },
+      { viaApply: true, keysLikelyDistinct },
     );
     expect(result).toMatchObject({ upserted: 2, deleted: 1, missingMarkedDeleted: 0 });
     expect(await rows(s)).toEqual([
@@ -148,21 +153,21 @@ describe('applyStaged: first load into a new table (plain INSERT, key added afte
     );
     expect(key.rowCount).toBe(1);
     // The second load finds the table and merges, guard included.
-    expect(await load(pool, s, [file(['false', 'a', 'older', '0', T1, null])], { viaApply: true })).toMatchObject({ upserted: 0 });
-    expect(await load(pool, s, [file(['false', 'a', 'newer', '0', T3, null])], { viaApply: true })).toMatchObject({ upserted: 1 });
+    expect(await load(pool, s, [file(['false', 'a', 'older', '0', T1, null])], { viaApply: true, keysLikelyDistinct })).toMatchObject({ upserted: 0 });
+    expect(await load(pool, s, [file(['false', 'a', 'newer', '0', T3, null])], { viaApply: true, keysLikelyDistinct })).toMatchObject({ upserted: 1 });
     expect((await rows(s)).map((r) => r.name)).toEqual(['newer', 'b-gone', 'c-seg1']);
   });
 
   it('skips deleted rows for hard deletes on a first load', async () => {
     const s = spec({ deletes: 'hard' });
-    const result = await load(pool, s, [file(['false', 'a', 'kept', '1', T1, null], ['true', 'b', 'gone', '1', T1, null])], { viaApply: true });
+    const result = await load(pool, s, [file(['false', 'a', 'kept', '1', T1, null], ['true', 'b', 'gone', '1', T1, null])], { viaApply: true, keysLikelyDistinct });
     expect(result).toMatchObject({ upserted: 1, deleted: 0 });
     expect((await rows(s)).map((r) => r.id)).toEqual(['a']);
   });
 
   it('quarantines a row with an empty key and loads the others', async () => {
     const s = spec();
-    const result = await load(pool, s, [file(['false', '', 'no key', '1', T1, null], ['false', 'k', 'keyed', '1', T1, null])], { viaApply: true });
+    const result = await load(pool, s, [file(['false', '', 'no key', '1', T1, null], ['false', 'k', 'keyed', '1', T1, null])], { viaApply: true, keysLikelyDistinct });
     expect(result).toMatchObject({ upserted: 1, quarantined: 1 });
     expect((await rows(s)).map((r) => r.id)).toEqual(['k']);
     const { rows: rejected } = await pool.query(`SELECT error FROM aquasync.rejected_rows WHERE table_name = $1`, [s.table]);
@@ -171,11 +176,101 @@ describe('applyStaged: first load into a new table (plain INSERT, key added afte
 
   it('keeps hard-delete tombstones: a table dropped and loaded again does not bring deleted rows back', async () => {
     const s = spec({ deletes: 'hard' });
-    await load(pool, s, [file(['false', 'a', 'A', '1', T1, null], ['true', 'b', 'B', '1', T2, null])], { viaApply: true });
+    await load(pool, s, [file(['false', 'a', 'A', '1', T1, null], ['true', 'b', 'B', '1', T2, null])], { viaApply: true, keysLikelyDistinct });
     await pool.query(`DROP TABLE wh.${s.table}`);
-    const stale = await load(pool, s, [file(['false', 'a', 'A', '1', T1, null], ['false', 'b', 'B', '1', T1, null])], { viaApply: true });
+    const stale = await load(pool, s, [file(['false', 'a', 'A', '1', T1, null], ['false', 'b', 'B', '1', T1, null])], { viaApply: true, keysLikelyDistinct });
     expect(stale).toMatchObject({ upserted: 1 });
     expect((await rows(s)).map((r) => r.id)).toEqual(['a']);
+  });
+});
+
+describe('applyStaged: first load of a complete snapshot', () => {
+  const fast = { viaApply: true, keysLikelyDistinct: true } as const;
+
+  async function physicalOrder(s: TableSpec): Promise<string[]> {
+    return (await pool.query<{ id: string }>(`SELECT id FROM wh.${s.table} ORDER BY ctid`)).rows.map((r) => r.id);
+  }
+
+  it('inserts the rows in file order (no sort) when every key comes once, and builds the key afterwards', async () => {
+    const s = spec();
+    const result = await load(pool, s, [file(['false', 'c', 'C', '1', T1, null], ['false', 'a', 'A', '1', T1, null]), file(['false', 'b', 'B', '1', T1, null])], fast);
+    expect(result).toMatchObject({ upserted: 3, deleted: 0, quarantined: 0, load: 'unsorted', repeatedKeys: false });
+    expect(await physicalOrder(s)).toEqual(['c', 'a', 'b']);
+    const key = await pool.query(`SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [`wh.${s.table}`]);
+    expect(key.rowCount).toBe(1);
+  });
+
+  it('stores exactly the values the sorting path stores (empty fields, bare dates, offsets, numerics)', async () => {
+    const rowsOf = (...ids: string[]): Row[] => [
+      ['false', ids[0] ?? '', '', '00012.50', '2024-03-10', ''],
+      ['TRUE', ids[1] ?? '', 'x "quoted", y', '-0.000000001', '2024-03-10T23:59:59.123456-0800', 'c9'],
+      ['', ids[2] ?? '', 'ünïcode', '', '2024-11-03 01:30:00+01:00', null],
+    ];
+    const slow = spec();
+    const quick = spec();
+    await load(pool, slow, [file(...rowsOf('a', 'b', 'c'))], { viaApply: true, jobId: 'j' });
+    await load(pool, quick, [file(...rowsOf('a', 'b', 'c'))], { ...fast, jobId: 'j' });
+    const cols = 'id, name, balance, updated_date, bill_to_id, _aquasync_deleted, _aquasync_job_id';
+    const diff = await pool.query(
+      `(SELECT ${cols} FROM wh.${slow.table} EXCEPT SELECT ${cols} FROM wh.${quick.table})
+       UNION ALL (SELECT ${cols} FROM wh.${quick.table} EXCEPT SELECT ${cols} FROM wh.${slow.table})`,
+    );
+    expect(diff.rows).toEqual([]);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM wh.${quick.table}`)).rows[0].n).toBe(3);
+  });
+
+  it('falls back to the sort when a key repeats: newest UpdatedDate wins, then the later file', async () => {
+    const s = spec();
+    const result = await load(
+      pool,
+      s,
+      [file(['false', 'b', 'b-newest', '1', T3, null], ['false', 'a', 'a-old', '1', T1, null]), file(['false', 'a', 'a-new', '1', T2, null], ['false', 'b', 'b-older', '1', T2, null])],
+      fast,
+    );
+    expect(result).toMatchObject({ upserted: 2, load: 'sorted', repeatedKeys: true });
+    expect((await rows(s)).map((r) => r.name)).toEqual(['a-new', 'b-newest']);
+    expect(await physicalOrder(s)).toEqual(['a', 'b']); // the sorted path wrote them
+  });
+
+  it.each([['hard'], ['ignore']] as const)(
+    'deletes: %s — a deleted row and a live row of one key still go through the sort (the newer, deleted, wins)',
+    async (deletes) => {
+      const s = spec({ deletes });
+      const result = await load(pool, s, [file(['false', 'a', 'live-old', '1', T1, null], ['true', 'a', 'gone', '1', T2, null], ['false', 'k', 'K', '1', T1, null])], fast);
+      expect(result).toMatchObject({ upserted: 1, deleted: 0 });
+      expect((await rows(s)).map((r) => r.id)).toEqual(['k']);
+    },
+  );
+
+  it('deletes: hard records a tombstone per deleted row, dated by the snapshot', async () => {
+    const s = spec({ deletes: 'hard' });
+    const seenAt = new Date('2024-05-01T00:00:00Z');
+    const result = await load(pool, s, [file(['false', 'a', 'A', '1', T1, null], ['true', 'b', 'B', '1', T2, null])], { ...fast, seenAt });
+    expect(result).toMatchObject({ upserted: 1, deleted: 0 });
+    expect((await rows(s)).map((r) => r.id)).toEqual(['a']);
+    const { rows: tombs } = await pool.query(`SELECT key, deleted_at, updated_at FROM aquasync.tombstones WHERE table_name = $1`, [s.table]);
+    expect(tombs).toEqual([{ key: 'b', deleted_at: seenAt, updated_at: new Date(T2.replace('+0000', 'Z')) }]);
+  });
+
+  it('quarantines a value the column cannot take and loads the other rows unsorted', async () => {
+    const s = spec();
+    const result = await load(pool, s, [file(['false', 'z', 'Z', 'not a number', T1, null], ['false', 'y', 'Y', '1', T1, null], ['false', 'x', 'X', '2', T1, null])], fast);
+    expect(result).toMatchObject({ upserted: 2, quarantined: 1 });
+    expect(await physicalOrder(s)).toEqual(['y', 'x']);
+  });
+
+  it('an existing empty table is filled without the sort and without the snapshot anti-join, its key checking each row', async () => {
+    const s = spec();
+    await load(pool, s, [file(['false', 'a', 'A', '1', T1, null])], { viaApply: true });
+    await pool.query(`DELETE FROM wh.${s.table}`);
+    const first = await load(pool, s, [file(['false', 'c', 'C', '1', T1, null], ['true', 'a', 'A', '1', T1, null])], { ...fast, full: true });
+    expect(first).toMatchObject({ upserted: 1, deleted: 1, missingMarkedDeleted: 0, load: 'unsorted' });
+    expect(await physicalOrder(s)).toEqual(['c', 'a']);
+    // Not empty any more: the merge runs, and a repeated key in an empty table falls back to it as well.
+    await pool.query(`DELETE FROM wh.${s.table}`);
+    const repeated = await load(pool, s, [file(['false', 'd', 'd-new', '1', T2, null], ['false', 'd', 'd-old', '1', T1, null])], fast);
+    expect(repeated).toMatchObject({ upserted: 1, load: 'merge', repeatedKeys: true });
+    expect((await rows(s)).map((r) => r.name)).toEqual(['d-new']);
   });
 });
 
@@ -225,7 +320,7 @@ describe('mergeStaged', () => {
         ['true', 'x', 'Never seen', '0', T2, null], // unknown key: tombstone
       ),
     ]);
-    expect(result).toEqual({ upserted: 0, deleted: 2, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(result).toEqual({ upserted: 0, deleted: 2, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect(await rows(s)).toEqual([
       { id: 'a', name: 'Acme (gone)', bill_to_id: 'contact-1', deleted: true },
       { id: 'b', name: 'Beta', bill_to_id: 'contact-2', deleted: false },
@@ -241,7 +336,7 @@ describe('mergeStaged', () => {
     const result = await load(pool, s, [
       file(['true', 'a', 'A', '1', T2, null], ['true', 'b', 'B', '1', T2, null], ['true', 'x', 'X', '1', T2, null], ['false', 'd', 'D', '1', T2, null]),
     ]);
-    expect(result).toEqual({ upserted: 1, deleted: 1, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(result).toEqual({ upserted: 1, deleted: 1, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect((await rows(s)).map((r) => r.id)).toEqual(['b', 'c', 'd']);
   });
 
@@ -249,7 +344,7 @@ describe('mergeStaged', () => {
     const s = spec({ deletes: 'ignore' });
     await load(pool, s, [file(['false', 'a', 'A', '1', T1, 'c1'])]);
     const result = await load(pool, s, [file(['true', 'a', 'A gone', '1', T2, null], ['true', 'x', 'X', '1', T2, null])]);
-    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect(await rows(s)).toEqual([{ id: 'a', name: 'A', bill_to_id: 'c1', deleted: false }]);
   });
 
@@ -271,7 +366,7 @@ describe('mergeStaged', () => {
     // A row flagged deleted earlier (e.g. while the table used deletes: soft).
     await pool.query(`INSERT INTO wh.${s.table} (id, _aquasync_deleted) VALUES ('e', true)`);
     const result = await load(pool, s, [file(['false', 'a', 'A', '1', T1, null])], { full: true, snapshotAt: new Date('2024-02-15T00:00:00Z'), jobId: 'full-1' });
-    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: marked, quarantined: 0 });
+    expect(result).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: marked, quarantined: 0, load: 'merge', repeatedKeys: false });
     expect((await rows(s)).map((r) => `${r.id}:${r.deleted ? 'deleted' : 'live'}`)).toEqual(expected);
     if (deletes === 'soft') {
       const jobs = await pool.query(`SELECT id, _aquasync_job_id AS job FROM wh.${s.table} WHERE id IN ('b', 'c') ORDER BY id`);
@@ -288,10 +383,10 @@ describe('mergeStaged', () => {
         ['true', 'c', 'C', '0', T2, null],
       ),
     ];
-    expect(await load(pool, s, data, { jobId: 'first' })).toEqual({ upserted: 2, deleted: 1, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(await load(pool, s, data, { jobId: 'first' })).toEqual({ upserted: 2, deleted: 1, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     const before = await pool.query(`SELECT id, xmin::text AS xmin, balance::text AS balance FROM wh.${s.table} ORDER BY id`);
-    expect(await load(pool, s, data, { jobId: 'second' })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
-    expect(await load(pool, s, data, { jobId: 'third', full: true })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(await load(pool, s, data, { jobId: 'second' })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
+    expect(await load(pool, s, data, { jobId: 'third', full: true })).toEqual({ upserted: 0, deleted: 0, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
     const after = await pool.query(`SELECT id, xmin::text AS xmin, balance::text AS balance, _aquasync_job_id AS job FROM wh.${s.table} ORDER BY id`);
     expect(after.rows.map(({ id, xmin, balance }) => ({ id, xmin, balance }))).toEqual(before.rows);
     expect(after.rows.map((r) => r.job)).toEqual(['first', 'first', 'first']);
@@ -317,7 +412,7 @@ describe('mergeStaged', () => {
     const header = ['Invoice.Id', 'InvoiceItem.Line', 'InvoiceItem.Amount'];
     await load(pool, s, [toCsv([header, ['i1', '1', '10'], ['i1', '2', '20'], ['i2', '1', '30'], ['i1', '1', '11']])]);
     const result = await load(pool, s, [toCsv([header, ['i1', '1', '12'], ['i2', '1', '30']])], { full: true });
-    expect(result).toEqual({ upserted: 1, deleted: 0, missingMarkedDeleted: 1, quarantined: 0 });
+    expect(result).toEqual({ upserted: 1, deleted: 0, missingMarkedDeleted: 1, quarantined: 0, load: 'merge', repeatedKeys: false });
     const tomb = await pool.query(`SELECT key FROM aquasync.tombstones WHERE table_name = $1`, [s.table]);
     expect(tomb.rows).toEqual([{ key: '["i1", 2]' }]);
     const data = await pool.query(`SELECT invoice_id, line::text AS line, amount::text AS amount FROM wh.${s.table} ORDER BY 1, 2`);

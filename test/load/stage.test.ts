@@ -52,7 +52,7 @@ describe('stageFile + mergeStaged round trip', () => {
       ) + `false,a5,"","",2019-03-12T10:15:00-0800,""${eol}`;
     expect(Buffer.byteLength(long)).toBeGreaterThan(10_000);
     const result = await load(pool, spec, [csv], { jobId: 'job-nasty' });
-    expect(result).toEqual({ upserted: 6, deleted: 0, missingMarkedDeleted: 0, quarantined: 0 });
+    expect(result).toEqual({ upserted: 6, deleted: 0, missingMarkedDeleted: 0, quarantined: 0, load: 'merge', repeatedKeys: false });
 
     const rows = await pool.query(
       `SELECT id, name, balance::text AS balance, updated_date, bill_to_id, _aquasync_deleted AS deleted,

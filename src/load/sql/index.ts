@@ -7,3 +7,4 @@ export * from './ddl.ts';
 export * from './merge.ts';
 export * from './quarantine.ts';
 export * from './reconcile.ts';
+export * from './first-load.ts';

