@@ -262,6 +262,21 @@ describe('a poison value in an owed snapshot', () => {
   });
 });
 
+describe('a table dropped by hand', () => {
+  it('is reloaded whole by the next run (an owed snapshot), not from the watermark on', async () => {
+    const w = await open();
+    const target = pipelineFrom(yaml());
+    expect((await syncOnce(w, target)).ok).toBe(true);
+    await w.warehouse.pool.query('drop table zuora.account');
+    w.emulator.admin.clock.advance(60_000);
+    const result = await syncOnce(w, target);
+    expect(result.error).toBeUndefined();
+    const owed = await w.warehouse.pool.query("select owed_reason from aquasync.snapshots where table_name = 'account'");
+    expect(owed.rows).toEqual([{ owed_reason: null }]);
+    await expectEqual(w);
+  });
+});
+
 describe('a resumed job', () => {
   it('is loaded with the format and offset it was submitted with, not the ones configured since', async () => {
     const w = await open();
