@@ -179,6 +179,12 @@ async function compareObject(ctx: VerifyContext, target: VerifyTarget, options: 
   }
   const updatedColumn = target.updatedColumn;
   const since = options.since;
+  const pageSize = Math.min(options.pageSize ?? 100_000, ctx.dataQuery.outputLimit);
+  const sample = options.sampleSize ?? 10;
+  // Which rows Zuora changed since the watermark, asked before the counts: a row in this set is surely not counted
+  // under its old day by Zuora's count below, so discounting its warehouse version is exact. Asked even when every
+  // day matches: a lost row and a pending one on the same day cancel out in the counts.
+  const changedBefore = await changedSince(ctx.dataQuery, target, until, pageSize);
   const [zuoraRows, warehouse] = await Promise.all([
     ctx.dataQuery.query(dailyCountQuery(target, since, until)),
     liveDailyCounts(ctx.warehouse.pool, target, { updatedColumn, since, until }),
@@ -193,28 +199,32 @@ async function compareObject(ctx: VerifyContext, target: VerifyTarget, options: 
   }
   const counts = compareDays(zuora, warehouse);
 
-  const pageSize = Math.min(options.pageSize ?? 100_000, ctx.dataQuery.outputLimit);
-  const sample = options.sampleSize ?? 10;
-  // Which rows Zuora changed since the watermark, and where the warehouse still counts their older version. Asked
-  // even when every day matches: a lost row and a pending one on the same day cancel out in the counts.
+  // Asked again after the counts: a row changed while Zuora counted may or may not be in its count, so it cannot be
+  // discounted (that could cancel a real loss or a row deleted long ago on the same day) nor left in (that could
+  // cancel a real missing row). The days holding such rows are not judged by counts: they are always drilled.
   let changed = await changedSince(ctx.dataQuery, target, until, pageSize);
   const held = await liveVersionsOfIds(ctx.warehouse.pool, target, { idColumn: target.idColumn, updatedColumn, ids: [...changed], since, until });
   const pending = new Set(held.map((h) => h.id));
   const pendingOn = new Map<string, number>();
-  for (const h of held) pendingOn.set(h.day, (pendingOn.get(h.day) ?? 0) + 1);
+  const racingOn = new Map<string, number>();
+  for (const h of held) {
+    const on = changedBefore.has(h.id) ? pendingOn : racingOn;
+    on.set(h.day, (on.get(h.day) ?? 0) + 1);
+  }
 
   const findings: DayFinding[] = [];
   for (const day of [...new Set([...zuora.keys(), ...warehouse.keys()])].sort()) {
     const z = zuora.get(day) ?? 0;
     const w = warehouse.get(day) ?? 0;
     const p = pendingOn.get(day) ?? 0;
+    const racing = racingOn.get(day) ?? 0;
     const settled = w - p;
-    if (settled === z) continue;
+    if (settled === z && racing === 0) continue;
     findings.push({
       day,
       zuora: z,
       warehouse: w,
-      pending: p,
+      pending: p + racing,
       missing: Math.max(0, z - settled),
       extra: Math.max(0, settled - z),
       missingIds: [],
@@ -222,8 +232,12 @@ async function compareObject(ctx: VerifyContext, target: VerifyTarget, options: 
       drilled: false,
     });
   }
-  // Days that counts (even after discounting pending rows) cannot settle, the most differing first: which Ids?
-  const drill = [...findings].sort((a, b) => b.missing + b.extra - (a.missing + a.extra)).slice(0, options.maxDrillDays ?? 31);
+  // Days that counts (even after discounting pending rows) cannot settle, the most differing first: which Ids? Days
+  // with rows changed during the count are drilled beyond maxDrillDays: their counts prove nothing either way (few
+  // rows change in the seconds a count takes, so few days).
+  const ranked = [...findings].sort((a, b) => b.missing + b.extra - (a.missing + a.extra));
+  const limit = options.maxDrillDays ?? 31;
+  const drill = ranked.filter((f, i) => i < limit || racingOn.has(f.day));
   const suspects: { finding: DayFinding; missing: string[]; extra: string[] }[] = [];
   for (const finding of drill) {
     const { from, to } = dayWindow(finding.day, since, until);
