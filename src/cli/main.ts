@@ -291,6 +291,8 @@ export async function main(argv: string[]): Promise<number> {
     print: (text) => process.stdout.write(`${redact(text)}\n`),
   };
   try {
+    // Every environment setting is checked before any command touches anything (a bad one exits 2).
+    (await import('./settings.ts')).checkSettings();
     return await command.run(parsed, ctx);
   } catch (error) {
     reportError(error, logger);

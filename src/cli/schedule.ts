@@ -12,11 +12,10 @@ import { jobBudgetFromEnv } from './job-budget.ts';
 import { parseHost } from './listen.ts';
 import { openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources, zuoraClientFor } from './common.ts';
 import { clientsFor } from './verify.ts';
+import { DEFAULT_LEASE_SECONDS, LEASE_ENV, parseSeconds } from './settings.ts';
 
 export const DEFAULT_GRACE_SECONDS = 30;
-export const DEFAULT_LEASE_SECONDS = 60;
 /** Environment variable that tunes the lease (seconds); heartbeats and sweeps run at a quarter of it. */
-export const LEASE_ENV = 'AQUASYNC_SCHEDULER_LEASE_SECONDS';
 
 /** --port: a TCP port (0 picks a free one). Undefined when not given. */
 export function parsePort(value: unknown): number | undefined {
@@ -31,17 +30,6 @@ export function parsePort(value: unknown): number | undefined {
 }
 
 /** A non-negative number of seconds (fractions allowed), from a flag or environment variable. */
-export function parseSeconds(value: unknown, what: string, fallback: number, min = 0): number {
-  if (value === undefined || value === '') return fallback;
-  const seconds = Number(value);
-  if (typeof value !== 'string' || !/^\d+(\.\d+)?$/.test(value.trim()) || seconds < min) {
-    throw new ConfigError(`${what} must be a number of seconds${min > 0 ? ` of at least ${min}` : ''}, not "${String(value)}"`, {
-      hint: `e.g. ${what} ${fallback}`,
-    });
-  }
-  return seconds;
-}
-
 export async function scheduleCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const port = parsePort(values.port);
   const host = parseHost(values.host);

@@ -1,6 +1,7 @@
 // Pure parts of the scheduler: coordinator keys, Prometheus rendering, and the schedule command's flags.
 import { describe, expect, it } from 'vitest';
-import { parsePort, parseSeconds } from '../../src/cli/schedule.ts';
+import { parsePort } from '../../src/cli/schedule.ts';
+import { parseSeconds } from '../../src/cli/settings.ts';
 import { emptyCounters, escapeLabel, formatValue, renderMetrics, slotFromKey } from '../../src/scheduler/index.ts';
 
 describe('slotFromKey', () => {
