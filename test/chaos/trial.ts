@@ -452,7 +452,10 @@ class Trial {
     const recorded = new Set(rows.map((r) => r.z).filter((z): z is string => z !== null));
     const zuora = this.emulator.admin.jobs().filter((j) => j.api === 'aqua');
     const orphans = zuora.filter((j) => !recorded.has(j.id));
-    const submitKills = this.result.kills.filter((k) => k.observed === 'submitting').length;
+    // A kill aimed at one phase of one run can cut another run's submit short when several runs go at once (two
+    // pipelines, a second sync or a backfill beside it): then every kill may have struck a submit.
+    const concurrent = this.pipelines.length > 1 || this.plan.rounds.some((r) => r.concurrent !== undefined);
+    const submitKills = concurrent ? this.result.kills.length : this.result.kills.filter((k) => k.observed === 'submitting').length;
     // A stateless job (backfill window, snapshot) submitted just before a crash, whose range a later command
     // superseded, is abandoned with its Zuora id unknown: harmless (no session state), and recorded as such.
     const unknownStateless = rows.filter((r) => r.z === null && r.kind !== 'sync' && r.status === 'abandoned').length;
