@@ -1,8 +1,6 @@
 // `aquasync backfill`: re-pull a time range of one pipeline through stateless AQuA jobs, window by window, with
 // progress, a summary, and --dry-run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { PipelineConfig } from '../config/types.ts';
 import { ConfigError } from '../errors.ts';
 import { parseWindowSize, planBackfill, runBackfill, type BackfillProgress, type BackfillResult } from '../sync/index.ts';
@@ -10,7 +8,7 @@ import { backfillDryRun, formatDryRun, openWarehouseReadOnly } from './dry-run.t
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { createProgress, progressBar } from './progress.ts';
 import { EXIT, type CommandContext } from './command.ts';
-import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
+import { pollBoundsFor, readConfig, resolveSources, startLoading, zuoraClientFor } from './common.ts';
 import { formatCount, formatDuration, formatTable } from './table.ts';
 
 const DEFAULT_WINDOW = '30d';
@@ -82,16 +80,7 @@ async function runForReal(
 ): Promise<number> {
   const started = Date.now();
   const jobBudget = jobBudgetFromEnv();
-  const stop = interruptible(ctx.logger, 'stopping; run the same backfill again to resume it');
-  let warehouse;
-  try {
-    warehouse = await openMigratedWarehouse(ctx.logger);
-  } catch (error) {
-    stop.done();
-    throw error;
-  }
-  // Made only once the warehouse is open, so a failed open leaves no empty folder behind.
-  const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-backfill-'));
+  const { stop, warehouse, tempDir } = await startLoading(ctx, 'stopping; run the same backfill again to resume it', 'aquasync-backfill-');
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
   let result: BackfillResult;
   const bar = process.stderr.isTTY ? createProgress() : undefined;

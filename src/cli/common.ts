@@ -1,5 +1,6 @@
 // Shared plumbing of the commands: the config file, the warehouse connection and the built-in emulator.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.ts';
 import type { Config, PipelineConfig } from '../config/types.ts';
@@ -140,4 +141,25 @@ export function interruptible(logger: Logger, what = 'stopping'): { signal: Abor
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * What a loading command (sync, backfill) starts with: Ctrl-C handling, the migrated warehouse, then a temp folder
+ * (made only once the warehouse is open, so a failed open leaves no empty folder behind). The caller removes
+ * `tempDir`, closes the warehouse and calls `stop.done()`.
+ */
+export async function startLoading(
+  ctx: { logger: Logger },
+  onStop: string,
+  tempPrefix: string,
+): Promise<{ stop: ReturnType<typeof interruptible>; warehouse: Warehouse; tempDir: string }> {
+  const stop = interruptible(ctx.logger, onStop);
+  let warehouse: Warehouse;
+  try {
+    warehouse = await openMigratedWarehouse(ctx.logger);
+  } catch (error) {
+    stop.done();
+    throw error;
+  }
+  return { stop, warehouse, tempDir: mkdtempSync(join(tmpdir(), tempPrefix)) };
 }

@@ -1,11 +1,9 @@
 // `aquasync sync`: one run of each selected pipeline, then a summary.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { runPipeline, type PipelineRunResult } from '../sync/index.ts';
 import { EXIT, type CommandContext } from './command.ts';
-import { interruptible, openMigratedWarehouse, pollBoundsFor, readConfig, resolveSources, zuoraClientFor } from './common.ts';
+import { pollBoundsFor, readConfig, resolveSources, startLoading, zuoraClientFor } from './common.ts';
 import { formatDryRun, openWarehouseReadOnly, syncDryRun } from './dry-run.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 import { failureAdvice } from './failure-advice.ts';
@@ -38,17 +36,7 @@ export async function syncCommand(values: Record<string, unknown>, ctx: CommandC
   }
   const jobBudget = jobBudgetFromEnv();
 
-  const stop = interruptible(ctx.logger, 'stopping; a submitted job stays recorded and the next run resumes it');
-
-  let warehouse;
-  try {
-    warehouse = await openMigratedWarehouse(ctx.logger);
-  } catch (error) {
-    stop.done();
-    throw error;
-  }
-  // Made only once the warehouse is open, so a failed open leaves no empty folder behind.
-  const tempDir = mkdtempSync(join(tmpdir(), 'aquasync-'));
+  const { stop, warehouse, tempDir } = await startLoading(ctx, 'stopping; a submitted job stays recorded and the next run resumes it', 'aquasync-');
   let sources: Awaited<ReturnType<typeof resolveSources>> | undefined;
   const results: PipelineRunResult[] = [];
   try {
