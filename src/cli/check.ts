@@ -10,7 +10,7 @@ import { lastLoadedSession, type LoadedSession } from '../state/index.ts';
 import { lookUpSession, ZuoraClient, type ObjectDescription, type SessionLookup } from '../zuora/index.ts';
 import { checkFields, selectedFields } from './check-fields.ts';
 import { EXIT, type CommandContext } from './command.ts';
-import { openConfiguredWarehouse, pollBoundsFor, readConfig, resolveSources, type Sources } from './common.ts';
+import { openConfiguredWarehouse, readConfig, resolveSources, zuoraClientFor, type Sources } from './common.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -216,20 +216,9 @@ function groupBySource(pipelines: readonly PipelineConfig[]): SourceGroup[] {
   return [...groups.values()];
 }
 
+/** A check should answer in seconds: one retry, not the patient schedule a nightly sync uses. */
 function clientFor(pipeline: PipelineConfig, logger: Logger): ZuoraClient {
-  const poll = pollBoundsFor(pipeline.source.baseUrl);
-  return new ZuoraClient({
-    baseUrl: pipeline.source.baseUrl,
-    clientId: pipeline.source.clientId,
-    clientSecret: pipeline.source.clientSecret,
-    ...(pipeline.source.entityId ? { entityId: pipeline.source.entityId } : {}),
-    download: { minBytesPerSecond: pipeline.source.minDownloadSpeed * 1024 },
-    logger,
-    // A check should answer in seconds: one retry, not the patient schedule a nightly sync uses.
-    retry: { attempts: 2, baseDelayMs: 500, maxDelayMs: 2000 },
-    requestTimeoutMs: 20_000,
-    ...(poll ? { poll } : {}),
-  });
+  return zuoraClientFor(pipeline, logger, undefined, { retry: { attempts: 2, baseDelayMs: 500, maxDelayMs: 2000 }, requestTimeoutMs: 20_000 });
 }
 
 async function checkSource(group: SourceGroup, warehouse: Warehouse | undefined, builtIn: boolean, logger: Logger): Promise<CheckResult[]> {

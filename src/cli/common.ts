@@ -7,7 +7,7 @@ import type { Config, PipelineConfig } from '../config/types.ts';
 import { migrate, openWarehouse, urlPasswords, type Warehouse } from '../db/index.ts';
 import { ConfigError, InterruptedError } from '../errors.ts';
 import { registerSecret, type Logger } from '../log.ts';
-import { ZuoraClient } from '../zuora/index.ts';
+import { ZuoraClient, type ZuoraClientOptions } from '../zuora/index.ts';
 import { aquasyncCommand } from './invocation.ts';
 
 export const DEFAULT_CONFIG = 'pipelines.yaml';
@@ -111,7 +111,12 @@ export function pollBoundsFor(baseUrl: string): { minIntervalMs: number; maxInte
 }
 
 /** The AQuA client for one pipeline's source, with the same settings in every command. */
-export function zuoraClientFor(pipeline: PipelineConfig, logger: Logger, signal: AbortSignal | undefined): ZuoraClient {
+export function zuoraClientFor(
+  pipeline: PipelineConfig,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+  overrides: Pick<ZuoraClientOptions, 'retry' | 'requestTimeoutMs'> = {},
+): ZuoraClient {
   const poll = pollBoundsFor(pipeline.source.baseUrl);
   return new ZuoraClient({
     baseUrl: pipeline.source.baseUrl,
@@ -122,6 +127,7 @@ export function zuoraClientFor(pipeline: PipelineConfig, logger: Logger, signal:
     logger,
     ...(signal ? { signal } : {}),
     ...(poll ? { poll } : {}),
+    ...overrides,
   });
 }
 
