@@ -158,6 +158,11 @@ describe('a power cut of the warehouse', () => {
     admin.clock.advance(60_000);
     w.reconfigure({ deletes: 'hard', accountFields: [...ACCOUNT_FIELDS.slice(0, 1), 'AccountNumber', ...ACCOUNT_FIELDS.slice(1)] });
     admin.faults.add({ kind: 'slow', bytesPerSecond: 20_000, times: 100 });
+    // Holding the schema's apply lock keeps the run from committing before the cut, however fast it stages.
+    const locker = new pg.Client({ connectionString: w.url });
+    await locker.connect();
+    locker.on('error', () => undefined);
+    await locker.query("select pg_advisory_lock($1, hashtext('zuora'))", [APPLY_LOCK_CLASS]);
     const run = w.sync();
     const staged = await when(
       w.url,
@@ -166,6 +171,7 @@ describe('a power cut of the warehouse', () => {
     );
     expect(staged, 'the snapshot job had a staged file before the cut').toBe(true);
     await cluster.crash();
+    await locker.end().catch(() => undefined);
     await expectEqualToZuora(w, await recover(w, run.done), 'hard');
     const pool = testPool({ connectionString: w.url, max: 1 });
     try {
