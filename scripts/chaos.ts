@@ -2,6 +2,9 @@
 // seed alone (plan.ts), on private Postgres clusters the trials crash; then a summary: kills per phase aimed at and
 // hit, faults per kind, variants, recovery runs. Any failing trial prints its seed; `--seed <it> --trials 1`
 // replays it. Exits 1 on a failure, or when some phase was never hit in 20 trials or more.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describePlan, FORMATS, KILL_TARGETS, PHASES, planTrial, type Kill, type PlanOverrides, type TrialPlan } from '../test/chaos/plan.ts';
 import { summarize } from '../test/chaos/summary.ts';
@@ -51,6 +54,11 @@ const results: TrialResult[] = new Array<TrialResult>(trials);
 let next = 0;
 let done = 0;
 const started = Date.now();
+// Every temp folder of the run (the killed CLI processes' too: SIGKILL leaves them behind) goes under one folder
+// removed at the end. 0755: the clusters' postgres user must be able to enter it when this runs as root.
+const runTemp = mkdtempSync(join(tmpdir(), 'aquasync-chaos-run-'));
+chmodSync(runTemp, 0o755);
+process.env.TMPDIR = runTemp;
 
 async function worker(): Promise<void> {
   const world = await startChaosWorld();
@@ -70,7 +78,11 @@ async function worker(): Promise<void> {
   }
 }
 
-await Promise.all(Array.from({ length: workers }, () => worker()));
+try {
+  await Promise.all(Array.from({ length: workers }, () => worker()));
+} finally {
+  rmSync(runTemp, { recursive: true, force: true });
+}
 const summary = summarize(results, plans);
 process.stdout.write(`\nchaos summary (seeds ${firstSeed}..${firstSeed + trials - 1}, ${Math.round((Date.now() - started) / 1000)} s wall)\n${summary.lines.join('\n')}\n`);
 if (summary.failures.length) {
