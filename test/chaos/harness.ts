@@ -1,64 +1,12 @@
 // Shared by the chaos, bad-input and secret tests (and scripts/chaos.ts): the aquasync CLI as a child process, a
 // pipelines.yaml for an emulator, and checks of the warehouse against the emulator's truth that report differences
 // as strings instead of asserting, so the chaos script can print them.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import type pg from 'pg';
 
 export { diffTable, type DiffOptions, type TableCheck } from '../helpers/truth.ts';
 import type { TableCheck } from '../helpers/truth.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const BIN = join(ROOT, 'bin/aquasync.js');
-
-export interface CliOutcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export interface CliRun {
-  child: ChildProcess;
-  done: Promise<CliOutcome>;
-}
-
-/** Spawns `aquasync <args>`; `onLine` sees every stdout/stderr line as it arrives (for phase detection). */
-export function aquasync(args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): CliRun {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let partial = '';
-  const feed = (text: string): void => {
-    if (!onLine) return;
-    partial += text;
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) onLine(line);
-  };
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    feed(d.toString());
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    feed(d.toString());
-  });
-  const done = new Promise<CliOutcome>((resolvePromise, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-  });
-  return { child, done };
-}
-
-/** The environment of the child: this database, this home, no stray Zuora/PG settings. */
-export function cliEnv(home: string, databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, AQUASYNC_HOME: home, DATABASE_URL: databaseUrl };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('ZUORA_') || key.startsWith('PG')) delete env[key];
-  }
-  return { ...env, ...extra };
-}
+export { aquasync, BIN, cliEnv, ROOT, type CliOutcome, type CliRun } from '../helpers/cli.ts';
 
 export const ACCOUNT_FIELDS = ['Id', 'Name', 'Balance', 'Status', 'AutoPay', 'BillCycleDay', 'Notes', 'UpdatedDate'];
 export const ITEM_FIELDS = ['Id', 'ChargeAmount', 'ChargeDate', 'Quantity', 'UpdatedDate'];

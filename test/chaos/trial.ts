@@ -185,13 +185,13 @@ class Trial {
     const aid = kill ? await this.armAid(kill.phase) : undefined;
     // Right after a commit the run has little left to do: a process kill for `committed` strikes on the log line.
     let struck = false;
-    const main: CliRun = aquasync(['sync', '--config', this.configFile, '--log-format', 'json'], this.env(), (line) => {
+    const main: CliRun = aquasync(['sync', '--config', this.configFile, '--log-format', 'json'], this.env(), { onLine: (line) => {
       lines.push(line);
       if (kill?.phase === 'committed' && kill.target === 'process' && !struck && /wrote \d+ row/.test(line)) {
         struck = true;
         main.child.kill('SIGKILL');
       }
-    });
+    } });
     const others: CliRun[] = [];
     if (round?.concurrent === 'backfill') others.push(this.backfill());
     if (round?.concurrent === 'second-sync') others.push(aquasync(['sync', '--config', this.configFile], this.env()));

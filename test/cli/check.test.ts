@@ -1,38 +1,17 @@
 // `aquasync check` as a user runs it: a real child process against the emulator and a real test database. It
 // catches a misspelled field, bad credentials, an unreachable Zuora, a warehouse it may not write to, a partner
 // Zuora rejects, and a partner/project that changed since the last load, and it never submits a job.
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../helpers/db.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/aquasync.js');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function aquasync(args: string[], env: NodeJS.ProcessEnv): Promise<Outcome> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
+import { runCli as aquasync, type CliOutcome } from '../helpers/cli.ts';
 
 interface Check {
   name: string;
@@ -41,7 +20,7 @@ interface Check {
   fix?: string;
 }
 
-function checksOf(out: Outcome): Check[] {
+function checksOf(out: CliOutcome): Check[] {
   try {
     return (JSON.parse(out.stdout) as { checks: Check[] }).checks;
   } catch {

@@ -2,42 +2,10 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, stopEmbeddedPostgres } from '../../src/db/index.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/aquasync.js');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function aquasync(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<Outcome> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-/**
- * The environment of a fresh machine: no database, no Zuora settings. The embedded server gets a free port: the
- * default (54329) may be in use by another suite running on this machine.
- */
-function bareEnv(home: string, pgPort: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, AQUASYNC_HOME: home, AQUASYNC_PG_PORT: String(pgPort) };
-  for (const key of Object.keys(env)) {
-    if (key === 'DATABASE_URL' || key.startsWith('ZUORA_') || key.startsWith('PG')) delete env[key];
-  }
-  return env;
-}
+import { bareEnv, BIN, ROOT, runCli as aquasync } from '../helpers/cli.ts';
 
 describe('aquasync CLI', () => {
   let home: string;

@@ -1,25 +1,10 @@
 // Configuration mistakes end as configuration errors: exit 2, a message that names the problem, no stack trace, and
 // nothing left in the temp folder. The built CLI as a child process, with a temp folder of its own to look into.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/aquasync.js');
-
-function aquasync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+import { runCli as aquasync } from '../helpers/cli.ts';
 
 // Nine nested levels of nine aliases: a few hundred bytes that expand to 9^9 (387 million) nodes.
 const ALIAS_BOMB = [

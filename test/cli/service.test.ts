@@ -2,55 +2,23 @@
 // while `schedule` runs (/healthz stays 200), Ctrl-C to the whole process group during a scheduled load (the grace
 // is honoured and the server survives), SQL from a file or standard input, and the configuration errors around the
 // warehouse URL. Real processes, a real emulator, a real embedded Postgres on a free port.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, stopEmbeddedPostgres } from '../../src/db/index.ts';
 import { startEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/aquasync.js');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+import { aquasync as start, runCli, type CliOutcome, type CliRun } from '../helpers/cli.ts';
 
 /** Starts aquasync in a process group of its own (as a shell starts a foreground job), so the test can signal the group. */
-function launch(args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return {
-    child,
-    output: () => out,
-    exited: new Promise((resolveExit) => child.on('exit', (code, signal) => resolveExit({ code, signal }))),
-  };
+function launch(args: string[], env: NodeJS.ProcessEnv): CliRun {
+  return start(args, env, { detached: true });
 }
 
-function aquasync(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Outcome> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+function aquasync(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliOutcome> {
+  return runCli(args, env, input === undefined ? {} : { input });
 }
 
 function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, context?: () => string): Promise<T> {
@@ -80,7 +48,7 @@ describe('the embedded Postgres as a service, through the CLI', () => {
   let emulator: Emulator;
   let env: NodeJS.ProcessEnv;
   let config: string;
-  const launched: Running[] = [];
+  const launched: CliRun[] = [];
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'aquasync-service-'));
@@ -212,7 +180,7 @@ pipelines:
         schedule.output,
       );
       process.kill(-schedule.child.pid!, 'SIGINT'); // what Ctrl-C in a terminal does: the whole foreground group
-      const exit = await schedule.exited;
+      const exit = await schedule.done;
       const out = schedule.output();
       expect(exit.code, out).toBe(0);
       expect(out).toMatch(/SIGINT received: no new runs; a running load may finish within 60 s/);
@@ -244,7 +212,7 @@ pipelines:
     try {
       await until('a submitted job', () => /submitted sync job/.test(schedule.output()) || undefined, 60_000, schedule.output);
       process.kill(-schedule.child.pid!, 'SIGINT');
-      exit = await schedule.exited;
+      exit = await schedule.done;
     } finally {
       emulator.admin.faults.clear();
       if (schedule.child.exitCode === null && schedule.child.signalCode === null) process.kill(-schedule.child.pid!, 'SIGKILL');

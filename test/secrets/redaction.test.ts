@@ -1,25 +1,15 @@
 // Redaction of every form a password takes (userinfo, ?password=, percent-encoded, JSON-escaped) on the finished
 // output of both log formats, and in what `status`, `status --json` and `migrate` print (the built CLI, a real
 // Postgres: trust authentication ignores the password, so the canary can ride in the URL).
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../../src/db/index.ts';
 import { createLogger, redact, registerSecret } from '../../src/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { runCli } from '../helpers/cli.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/aquasync.js');
-
-function aquasync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, out }));
-  });
+async function aquasync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  const { code, stdout, stderr } = await runCli(args, env);
+  return { code, out: stdout + stderr };
 }
 
 describe('redact', () => {
