@@ -76,18 +76,17 @@ export async function liveVersionsOfIds(
 }
 
 /**
- * Marks live rows deleted by Id, as the merge does: soft flags them (with the tag in the job-id column), hard
- * removes them. Returns how many rows changed. Run it in the caller's transaction.
+ * Marks live rows deleted by Id, as the merge does: soft flags them (dated now, with the tag in the job-id column),
+ * hard removes them and keeps their tombstones. Returns how many rows changed. Run it in the caller's transaction.
  */
 export async function markRowsDeleted(
   db: pg.Pool | pg.ClientBase,
   ref: WarehouseTableRef,
-  options: { idColumn: string; ids: string[]; mode: 'soft' | 'hard'; tag: string },
+  options: { idColumn: string; updatedColumn: string | undefined; ids: string[]; mode: 'soft' | 'hard'; tag: string },
 ): Promise<number> {
   if (options.ids.length === 0) return 0;
-  const result =
-    options.mode === 'hard'
-      ? await db.query(deleteRowsByIdSql(ref, options.idColumn), [options.ids])
-      : await db.query(flagRowsDeletedByIdSql(ref, options.idColumn), [options.ids, options.tag]);
-  return result.rowCount ?? 0;
+  const values = [options.tag, options.ids];
+  if (options.mode === 'soft') return (await db.query(flagRowsDeletedByIdSql(ref, options.idColumn), values)).rowCount ?? 0;
+  const { rows } = await db.query<{ n: string }>(deleteRowsByIdSql(ref, options.idColumn, options.updatedColumn), values);
+  return Number(rows[0]?.n ?? 0);
 }

@@ -196,7 +196,7 @@ async function markVanished(pool: Warehouse['pool'], pipeline: PipelineConfig, f
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    f.result.markedDeleted = await markRowsDeleted(client, f.target, { idColumn: f.target.idColumn, ids: f.extraIds, mode, tag: `reconcile-${runId}` });
+    f.result.markedDeleted = await markRowsDeleted(client, f.target, { idColumn: f.target.idColumn, updatedColumn: f.target.updatedColumn, ids: f.extraIds, mode, tag: `reconcile-${runId}` });
     await state.recordEvent(kyselyForClient(client), {
       pipeline: pipeline.name,
       kind: 'reconcile-deleted',

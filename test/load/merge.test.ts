@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WarehouseError } from '../../src/errors.ts';
-import { ensureTable } from '../../src/load/index.ts';
+import { ensureTable, markRowsDeleted } from '../../src/load/index.ts';
 import type { TableSpec } from '../../src/plan/types.ts';
 import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
@@ -499,6 +499,23 @@ describe('tombstones', () => {
     expect(await rows(s)).toEqual([]);
     const { rows: tomb } = await pool.query(`SELECT key FROM aquasync.tombstones WHERE schema_name = 'wh' AND table_name = $1`, [s.table]);
     expect(tomb).toEqual([{ key: 'a' }]);
+  });
+
+  it('a row reconcile --apply removed (hard) keeps a tombstone: a stale job cannot bring it back', async () => {
+    const s = spec({ deletes: 'hard' });
+    await load(pool, s, [file(['false', 'a', 'A', '1', T1, null])]);
+    const target = { schema: s.schema, table: s.table };
+    expect(await markRowsDeleted(pool, target, { idColumn: 'id', updatedColumn: 'updated_date', ids: ['a'], mode: 'hard', tag: 'reconcile-1' })).toBe(1);
+    expect(await load(pool, s, [file(['false', 'a', 'A stale', '1', T1, null])])).toMatchObject({ upserted: 0 });
+    expect(await rows(s)).toEqual([]);
+  });
+
+  it('a row reconcile --apply flags (soft) is dated like every other deletion', async () => {
+    const s = spec();
+    await load(pool, s, [file(['false', 'a', 'A', '1', T1, null])]);
+    await markRowsDeleted(pool, { schema: s.schema, table: s.table }, { idColumn: 'id', updatedColumn: 'updated_date', ids: ['a'], mode: 'soft', tag: 'reconcile-1' });
+    const { rows: flagged } = await pool.query(`SELECT _aquasync_deleted AS d, _aquasync_deleted_at IS NOT NULL AS dated, _aquasync_job_id AS tag FROM wh.${s.table}`);
+    expect(flagged).toEqual([{ d: true, dated: true, tag: 'reconcile-1' }]);
   });
 
   it('on equal UpdatedDate inside one job, the deletion wins over the live version', async () => {

@@ -108,7 +108,7 @@ function mayReplace(spec: TableSpec, existing: string, incoming: string): string
   return `(CASE WHEN ${existing}.${d} AND NOT ${incoming}.${d} THEN COALESCE(${resurrect}, false) ELSE ${notOlder(spec, existing, incoming)} END)`;
 }
 
-function tableLiterals(spec: TableSpec): { schema: string; table: string } {
+function tableLiterals(spec: Pick<TableSpec, 'schema' | 'table'>): { schema: string; table: string } {
   return { schema: quoteLiteral(spec.schema), table: quoteLiteral(spec.table) };
 }
 
@@ -123,7 +123,11 @@ export function notTombstoned(spec: TableSpec, alias: string): string {
 }
 
 /** Records a tombstone per deleted key of `source` (alias d, with the deletion's date in `deletedAt`). */
-export function insertTombstones(spec: TableSpec, source: string, deletedAt: string, where: string): string {
+/** The keys of a table a tombstone is written for: enough of a TableSpec for statements outside the merge. */
+export type TombstoneTarget = Pick<TableSpec, 'schema' | 'table' | 'primaryKey' | 'updatedColumn'>;
+
+/** Tombstones for the rows of `source` (aliased d), deleted at `deletedAt`. $1: job id. */
+export function insertTombstones(spec: TombstoneTarget, source: string, deletedAt: string, where: string): string {
   const { schema, table } = tableLiterals(spec);
   const updated = spec.updatedColumn === undefined ? 'NULL::timestamptz' : `d.${quoteIdent(spec.updatedColumn)}`;
   return `INSERT INTO ${TOMBSTONES} AS tb (schema_name, table_name, key, deleted_at, updated_at, job_id)

@@ -156,7 +156,7 @@ export function stageColumns(count: number): string[] {
 }
 
 /** The key of a row as text, as stored in aquasync.tombstones: the value itself, or a JSON array when composite. */
-export function keyText(spec: TableSpec, alias: string): string {
+export function keyText(spec: Pick<TableSpec, 'primaryKey'>, alias: string): string {
   const refs = spec.primaryKey.map((k) => `${alias}.${quoteIdent(k)}`);
   return refs.length === 1 ? `(${refs[0]})::text` : `jsonb_build_array(${refs.join(', ')})::text`;
 }
