@@ -455,7 +455,8 @@ class Trial {
     // A kill aimed at one phase of one run can cut another run's submit short when several runs go at once (two
     // pipelines, a second sync or a backfill beside it): then every kill may have struck a submit.
     const concurrent = this.pipelines.length > 1 || this.plan.rounds.some((r) => r.concurrent !== undefined);
-    const submitKills = concurrent ? this.result.kills.length : this.result.kills.filter((k) => k.observed === 'submitting').length;
+    // The snapshot phase submits the snapshot job, so a kill there can cut a submit short too.
+    const submitKills = concurrent ? this.result.kills.length : this.result.kills.filter((k) => k.observed === 'submitting' || k.observed === 'snapshot').length;
     // A stateless job (backfill window, snapshot) submitted just before a crash, whose range a later command
     // superseded, is abandoned with its Zuora id unknown: harmless (no session state), and recorded as such.
     const unknownStateless = rows.filter((r) => r.z === null && r.kind !== 'sync' && r.status === 'abandoned').length;
