@@ -123,6 +123,7 @@ describe('scheduler with slow runs', () => {
     const a = await startReplica(world, yaml);
     const b = await startReplica(world, yaml);
     await waitFor('two finished runs', async () => (await slotsOf(world, 'overlap')).filter((s) => s.status === 'succeeded').length >= 2);
+    const closing = Date.now();
     await Promise.all([a.close(), b.close()]);
 
     const slots = await slotsOf(world, 'overlap');
@@ -130,9 +131,13 @@ describe('scheduler with slow runs', () => {
     const skipped = slots.filter((s) => s.status === 'skipped');
     expect(skipped.length, 'firings during a 1.5 s run are skipped').toBeGreaterThan(0);
     for (const s of skipped) {
-      expect(s.error).toMatch(/still running/);
+      // A firing a replica handles once its close began is skipped for that reason (seen on a loaded machine,
+      // where close takes a while); any other skip must be the overlap rule's.
+      if (/shutting down/.test(s.error ?? '')) expect(s.finishedAt!.getTime()).toBeGreaterThanOrEqual(closing);
+      else expect(s.error).toMatch(/still running/);
       expect(s.runIds).toEqual([]);
     }
+    expect(skipped.some((s) => /still running/.test(s.error ?? '')), 'some firing hit the running run').toBe(true);
     const ran = slots.filter((s) => s.status !== 'skipped');
     expect(ran.every((s) => s.status === 'succeeded')).toBe(true);
     // Every scheduled run belongs to exactly one slot, and every slot that ran has exactly one run.
