@@ -221,7 +221,9 @@ it accepts and a curl walkthrough. \`aquasync emulator --help\` lists every opti
   },
 };
 
-function topHelp(): string {
+/** The environment variables come from src/cli/settings.ts, loaded only when help is shown. */
+async function topHelp(): Promise<string> {
+  const settings = (await import('./settings.ts')).describeSettings();
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   return `aquasync: keep a Postgres warehouse in sync with Zuora through the AQuA API
 
@@ -233,15 +235,15 @@ ${Object.entries(commands)
   .join('\n')}
 
 Run "aquasync <command> --help" for a command's options.
-Environment: DATABASE_URL (warehouse; embedded Postgres when unset), AQUASYNC_HOME (default ./.aquasync),
-AQUASYNC_PG_PORT (embedded Postgres port, default 54329), ZUORA_BASE_URL, ZUORA_CLIENT_ID, ZUORA_CLIENT_SECRET
-(used by the default pipelines.yaml).`;
+Environment (checked before any command runs):
+${settings}
+  ZUORA_BASE_URL, ZUORA_CLIENT_ID, ZUORA_CLIENT_SECRET: read by the default pipelines.yaml`;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${topHelp()}\n`);
+    process.stdout.write(`${await topHelp()}\n`);
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version' || name === '-v') {
@@ -250,7 +252,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`aquasync: unknown command "${name}"\n\n${topHelp()}\n`);
+    process.stderr.write(`aquasync: unknown command "${name}"\n\n${await topHelp()}\n`);
     return EXIT.usage;
   }
   if (name === 'emulator') {

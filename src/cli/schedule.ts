@@ -15,7 +15,6 @@ import { clientsFor } from './verify.ts';
 import { DEFAULT_LEASE_SECONDS, LEASE_ENV, parseSeconds } from './settings.ts';
 
 export const DEFAULT_GRACE_SECONDS = 30;
-/** Environment variable that tunes the lease (seconds); heartbeats and sweeps run at a quarter of it. */
 
 /** --port: a TCP port (0 picks a free one). Undefined when not given. */
 export function parsePort(value: unknown): number | undefined {
@@ -29,7 +28,6 @@ export function parsePort(value: unknown): number | undefined {
   return port;
 }
 
-/** A non-negative number of seconds (fractions allowed), from a flag or environment variable. */
 export async function scheduleCommand(values: Record<string, unknown>, ctx: CommandContext): Promise<number> {
   const port = parsePort(values.port);
   const host = parseHost(values.host);

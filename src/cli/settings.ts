@@ -6,10 +6,11 @@ import { ConfigError } from '../errors.ts';
 import { databaseUrlFromEnv } from './common.ts';
 import { jobBudgetFromEnv } from './job-budget.ts';
 
+/** Tunes the scheduler's lease (seconds); heartbeats and sweeps run at a quarter of it. */
 export const LEASE_ENV = 'AQUASYNC_SCHEDULER_LEASE_SECONDS';
 export const DEFAULT_LEASE_SECONDS = 60;
 
-/** A number of seconds from an option or a variable (`what` names it in the error). */
+/** A non-negative number of seconds (fractions allowed) from an option or a variable (`what` names it in the error). */
 export function parseSeconds(value: unknown, what: string, fallback: number, min = 0): number {
   if (value === undefined || value === '') return fallback;
   const seconds = Number(value);
@@ -23,7 +24,7 @@ export function parseSeconds(value: unknown, what: string, fallback: number, min
 
 export interface Setting {
   name: string;
-  /** What it sets, for --help and the error's hint. */
+  /** What it sets, one line in the top-level --help. */
   meaning: string;
   /** Throws a ConfigError when the value (set and not empty) is unusable. */
   check(env: NodeJS.ProcessEnv): void;

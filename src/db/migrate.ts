@@ -30,14 +30,22 @@ export async function migrate<DB>(db: Kysely<DB>): Promise<void> {
   }
 }
 
-/** True when every migration is recorded as applied (false when the bookkeeping table does not exist yet). */
+/**
+ * True when the database has applied exactly the migrations this code knows. Anything else (a new database, a
+ * migration to apply, or one recorded that this code does not know: a newer aquasync migrated it) goes to the
+ * migrator, which applies or refuses as it always did.
+ */
 async function upToDate<DB>(db: Kysely<DB>): Promise<boolean> {
-  const known = await sql<{ name: string }>`SELECT name FROM aquasync.kysely_migration`.execute(db).catch((error: unknown) => {
-    // 42P01: no such table (a new database): the migrator creates it.
-    if ((error as { code?: string }).code === '42P01' || (error as { code?: string }).code === '3F000') return undefined;
+  let applied: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`SELECT name FROM ${sql.table(`${STATE_SCHEMA}.kysely_migration`)}`.execute(db);
+    applied = rows.map((r) => r.name);
+  } catch (error) {
+    // 42P01 no such table, 3F000 no such schema: a new database, which the migrator sets up.
+    const code = (error as { code?: unknown }).code;
+    if (code === '42P01' || code === '3F000') return false;
     throw error;
-  });
-  if (known === undefined) return false;
-  const applied = new Set(known.rows.map((r) => r.name));
-  return Object.keys(migrations).every((name) => applied.has(name));
+  }
+  const known = Object.keys(migrations);
+  return applied.length === known.length && known.every((name) => applied.includes(name));
 }

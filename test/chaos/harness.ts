@@ -1,6 +1,7 @@
-// Shared by the chaos, bad-input and secret tests (and scripts/chaos.ts): the aquasync CLI as a child process, a
-// pipelines.yaml for an emulator, and checks of the warehouse against the emulator's truth that report differences
-// as strings instead of asserting, so the chaos script can print them.
+// Shared by the chaos, bad-input and secret tests (and scripts/chaos.ts): a pipelines.yaml for an emulator, and
+// checks of the warehouse against the emulator's truth that report differences as strings instead of asserting, so
+// the chaos script can print them. The CLI helpers live in test/helpers/cli.ts; they are re-exported here for these
+// callers.
 import type pg from 'pg';
 
 export { diffTable, type DiffOptions, type TableCheck } from '../helpers/truth.ts';

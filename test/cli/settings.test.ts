@@ -1,6 +1,7 @@
 // Every environment setting is checked in one place (src/cli/settings.ts) before a command runs.
 import { describe, expect, it } from 'vitest';
 import { checkSettings, SETTINGS } from '../../src/cli/settings.ts';
+import { runCli } from '../helpers/cli.ts';
 
 describe('environment settings', () => {
   it('accepts an environment with none of them, or with good values', () => {
@@ -27,8 +28,11 @@ describe('environment settings', () => {
     expect(() => checkSettings({ [name]: value })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) }));
   });
 
-  it('lists each variable once', () => {
+  it('lists each variable once, and `aquasync --help` shows every one', async () => {
     const names = SETTINGS.map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
+    const help = await runCli(['--help'], process.env);
+    expect(help.code).toBe(0);
+    for (const s of SETTINGS) expect(help.stdout).toContain(`  ${s.name}: ${s.meaning}`);
   });
 });

@@ -1,22 +1,18 @@
 // `status` or `query` migrating while a scheduled load creates and drops its stage tables: an up-to-date database
 // is not introspected (kysely's migrator scans every table, and one dropped meanwhile failed the command).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { migrate, openWarehouse, type Warehouse } from '../../src/db/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { migrate, type Warehouse } from '../../src/db/index.ts';
+import { openTestWarehouse } from '../helpers/db.ts';
 
-let database: TestDatabase;
+let opened: Awaited<ReturnType<typeof openTestWarehouse>>;
 let warehouse: Warehouse;
 
 beforeAll(async () => {
-  database = await createTestDatabase('db_migrate_race');
-  warehouse = await openWarehouse({ databaseUrl: database.url });
-  await migrate(warehouse.db);
+  opened = await openTestWarehouse('db_migrate_race');
+  warehouse = opened.warehouse;
 });
 
-afterAll(async () => {
-  await warehouse?.close();
-  await database?.drop();
-});
+afterAll(async () => opened?.close());
 
 it('migrates an up-to-date schema while tables come and go', async () => {
   const churn = await warehouse.pool.connect();

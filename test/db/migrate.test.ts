@@ -57,6 +57,16 @@ describe('migrate', () => {
     expect(rows.map((r) => r.name)).toEqual(Object.keys(migrations));
   });
 
+  it('refuses a database a newer aquasync migrated (a migration it does not know), as before the up-to-date shortcut', async () => {
+    await migrate(first.db);
+    await first.pool.query(`INSERT INTO aquasync.kysely_migration (name, timestamp) VALUES ('9999_from_the_future', now()::text)`);
+    try {
+      await expect(migrate(first.db)).rejects.toThrow(/9999_from_the_future/);
+    } finally {
+      await first.pool.query(`DELETE FROM aquasync.kysely_migration WHERE name = '9999_from_the_future'`);
+    }
+  });
+
   it.each([
     ['2025-04-30T14:12:46+0000', 'timestamptz', true],
     ['2025-04-30', 'date', true],

@@ -1,22 +1,18 @@
 // The Kysely schema (src/db/schema.ts) against a migrated database: every state table and column the migrations
 // create is declared, and nothing declared is missing from the database.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { migrate, openWarehouse, STATE_COLUMNS, type Warehouse } from '../../src/db/index.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { STATE_COLUMNS, type Warehouse } from '../../src/db/index.ts';
+import { openTestWarehouse } from '../helpers/db.ts';
 
-let database: TestDatabase;
+let opened: Awaited<ReturnType<typeof openTestWarehouse>>;
 let warehouse: Warehouse;
 
 beforeAll(async () => {
-  database = await createTestDatabase('db_schema_drift');
-  warehouse = await openWarehouse({ databaseUrl: database.url });
-  await migrate(warehouse.db);
+  opened = await openTestWarehouse('db_schema_drift');
+  warehouse = opened.warehouse;
 });
 
-afterAll(async () => {
-  await warehouse?.close();
-  await database?.drop();
-});
+afterAll(async () => opened?.close());
 
 it('declares exactly the tables and columns the migrations create', async () => {
   const { rows } = await warehouse.pool.query<{ t: string; c: string }>(

@@ -122,7 +122,6 @@ export function notTombstoned(spec: TableSpec, alias: string): string {
   return `NOT EXISTS (SELECT 1 FROM ${TOMBSTONES} AS tb WHERE tb.schema_name = ${schema} AND tb.table_name = ${table} AND tb.key = ${keyText(spec, alias)}${newer})`;
 }
 
-/** Records a tombstone per deleted key of `source` (alias d, with the deletion's date in `deletedAt`). */
 /** The keys of a table a tombstone is written for: enough of a TableSpec for statements outside the merge. */
 export type TombstoneTarget = Pick<TableSpec, 'schema' | 'table' | 'primaryKey' | 'updatedColumn'>;
 
