@@ -83,16 +83,29 @@ async function firstLoad(client: pg.ClientBase, spec: TableSpec, args: MergeArgs
     const sorted = created ? await insertIntoNewTable(client, spec, args) : await upsert(client, spec, args);
     return { ...sorted, repeatedKeys: true };
   }
+  return { ...(await settleDeletedRows(client, spec, args.jobId, inserted)), load: 'unsorted' };
+}
+
+/**
+ * After every row of a complete snapshot went into a new or empty table: soft keeps the rows flagged deleted,
+ * hard (with tombstones) and ignore remove them; hard also removes rows an earlier tombstone forbids.
+ */
+export async function settleDeletedRows(
+  client: pg.ClientBase,
+  spec: TableSpec,
+  jobId: string,
+  inserted: number,
+): Promise<{ upserted: number; deleted: number }> {
   const n = async (statement: string, values: unknown[] = []): Promise<number> =>
     Number((await client.query<{ n: string }>(statement, values)).rows[0]?.n ?? 0);
   let flagged = 0;
   let removed = 0;
   if (spec.deletedPosition !== undefined) {
     if (spec.deletes === 'soft') flagged = await n(sql.countDeleted(spec));
-    else removed += await n(sql.removeDeletedRows(spec), [args.jobId]);
+    else removed += await n(sql.removeDeletedRows(spec), [jobId]);
   }
   if (spec.deletes === 'hard') removed += await n(sql.removeTombstonedRows(spec));
-  return { upserted: inserted - flagged - removed, deleted: flagged, load: 'unsorted' };
+  return { upserted: inserted - flagged - removed, deleted: flagged };
 }
 
 function counts(result: pg.QueryResult): { upserted: number; deleted: number } {

@@ -12,6 +12,7 @@ import { AquasyncError, DataError, WarehouseError } from '../errors.ts';
 import { copyLine, isDataException, isPgError } from './pg-error.ts';
 import * as sql from './sql/index.ts';
 import type { StageFileArgs, StageFileResult } from './types.ts';
+import { TypedStageRefused } from './typed-stage.ts';
 
 export async function stageFile(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResult> {
   // The input may fail while the setup statements run, before pipeline() listens: without a listener that
@@ -43,17 +44,25 @@ function asWarehouseError(error: unknown, args: StageFileArgs): unknown {
 }
 
 async function stage(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResult> {
-  const copySql = sql.copyIntoStage(args.stageTable, args.columnCount); // validates names before any I/O
+  const { typed } = args;
+  // Validates names before any I/O.
+  const copySql = typed ? sql.copyIntoTypedStage(args.stageTable, typed) : sql.copyIntoStage(args.stageTable, args.columnCount);
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await ensureStageSchema(client);
+    // Every file of the job's table shares the typed stage: made once, outside any file's transaction.
+    if (typed) await createOnce(client, sql.createTypedStage(args.stageTable, typed));
     await client.query('BEGIN');
     try {
-      // Safe: a commit lost in a crash only means the file is staged again.
+      // Safe: a commit lost in a crash only means the file is staged again (its record goes with its rows).
       await client.query('SET LOCAL synchronous_commit = off');
-      await client.query(sql.dropStageTables([args.stageTable]));
-      await client.query(sql.createStageTable(args.stageTable, args.columnCount));
+      if (typed) {
+        await client.query(`SET LOCAL TimeZone = ${sql.quoteLiteral(sql.ZUORA_SYSTEM_ZONE)}`);
+      } else {
+        await client.query(sql.dropStageTables([args.stageTable]));
+        await client.query(sql.createStageTable(args.stageTable, args.columnCount));
+      }
       const copy = client.query(copyFrom(copySql));
       await pipeline(args.csv, copy);
       const rows = copy.rowCount;
@@ -75,12 +84,19 @@ async function stage(pool: pg.Pool, args: StageFileArgs): Promise<StageFileResul
   }
 }
 
-/** Concurrent `CREATE SCHEMA IF NOT EXISTS` can race on the catalog's unique index; the loser finds it made. */
 async function ensureStageSchema(client: pg.PoolClient): Promise<void> {
+  await createOnce(client, sql.createStageSchema());
+}
+
+/**
+ * Concurrent `CREATE ... IF NOT EXISTS` can race on the catalog's unique indexes (23505; 42710 for a table's row
+ * type); the loser finds it made.
+ */
+async function createOnce(client: pg.PoolClient, statement: string): Promise<void> {
   try {
-    await client.query(sql.createStageSchema());
+    await client.query(statement);
   } catch (error) {
-    if (isPgError(error) && (error.code === '23505' || error.code === '42P06')) return;
+    if (isPgError(error) && ['23505', '42710', '42P06', '42P07'].includes(error.code ?? '')) return;
     throw error;
   }
 }
@@ -94,6 +110,7 @@ function describeStageError(error: unknown, args: StageFileArgs): unknown {
   if (!isDataException(error)) return error;
   const line = copyLine(error);
   const where = line === undefined ? '' : ` line ${line}`;
+  if (args.typed) return new TypedStageRefused(`result file ${args.fileId} (${args.object})${where}: ${error.message}`, error);
   return new DataError(`result file ${args.fileId} (${args.object})${where}: ${error.message}`, {
     hint:
       `the file is not CSV with ${args.columnCount} columns per row and one kind of line ending, or holds invalid ` +

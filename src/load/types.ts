@@ -13,6 +13,12 @@ export interface StageFileArgs {
   fileId: string;
   /** Zuora object name, for messages. */
   object: string;
+  /**
+   * COPY into the typed stage `stageTable` (shared by every file of the table; see sql/typed-stage.ts) with the
+   * columns of this spec, instead of a text stage of the file's own. A value COPY cannot read fails the file with
+   * TypedStageRefused: stage the table's files as text instead, where such rows are quarantined.
+   */
+  typed?: TableSpec | undefined;
   /** Runs inside the staging transaction after COPY, so the caller can record the file as staged atomically. */
   onStaged?: (client: pg.PoolClient, rows: number) => Promise<void>;
 }
@@ -80,11 +86,12 @@ export interface MergeArgs {
 }
 
 /**
- * How a table's rows went in: `unsorted` (a complete snapshot into a new or empty table, every row inserted as it
+ * How a table's rows went in: `copied` (a complete snapshot into a table that did not exist: COPY typed the rows
+ * while staging and the typed stage became the table), `unsorted` (a complete snapshot into a new or empty table, every row inserted as it
  * came, the key proving each key once), `sorted` (a new table filled by the de-duplicating sort) or `merge` (the
  * guarded upsert).
  */
-export type LoadPath = 'unsorted' | 'sorted' | 'merge';
+export type LoadPath = 'copied' | 'unsorted' | 'sorted' | 'merge';
 
 export interface MergeResult {
   load: LoadPath;

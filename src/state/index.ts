@@ -16,6 +16,7 @@ export {
   markJobStatus,
   stagedFiles,
   resetStagedFiles,
+  recordedStageTables,
   UNFINISHED_JOB_STATUSES,
   type CreateJobInput,
 } from './jobs.ts';

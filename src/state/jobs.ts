@@ -269,6 +269,19 @@ export async function stagedFiles(db: Kysely<StateDatabase>, jobRowId: number): 
   return new Map(rows.map((row) => [row.file_id, toFileRecord(row)]));
 }
 
+/** The stage tables recorded for these files (a typed stage is shared by the files of one job's table). */
+export async function recordedStageTables(db: Kysely<StateDatabase>, fileIds: readonly string[]): Promise<string[]> {
+  if (fileIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('aquasync.files')
+    .select('stage_table')
+    .distinct()
+    .where('file_id', 'in', fileIds)
+    .where('stage_table', 'is not', null)
+    .execute();
+  return rows.map((r) => r.stage_table as string);
+}
+
 /** Puts staged (not applied) files back to pending, e.g. when their row counts did not add up. Returns how many. */
 export async function resetStagedFiles(db: Kysely<StateDatabase>, jobRowId: number, fileIds: readonly string[]): Promise<number> {
   if (fileIds.length === 0) return 0;

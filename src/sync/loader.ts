@@ -16,7 +16,18 @@ import { ZUORA_DELETED_COLUMN, parseZuoraTime, planTable } from '../plan/index.t
 import type { TableSpec } from '../plan/types.ts';
 import { batchFileIds, type AquaBatch, type AquaFormat, type AquaJob, type AquaJobRequest, type ObjectDescription, type ZuoraClient } from '../zuora/index.ts';
 import { CsvSanitizer, decodeResultFile, readCsvHeader } from '../decode/index.ts';
-import { applyStaged, dropStageTables, stagedRowCounts, stageFile, type StagedFile, type StagedFileOrigin } from '../load/index.ts';
+import {
+  adoptTypedStage,
+  applyStaged,
+  dropStageTables,
+  stagedRowCounts,
+  stageFile,
+  tableExists,
+  typedStageTable,
+  TypedStageRefused,
+  type StagedFile,
+  type StagedFileOrigin,
+} from '../load/index.ts';
 import { kyselyForClient, type Warehouse } from '../db/index.ts';
 import * as state from '../state/index.ts';
 import type { CompletedJob } from './job-driver.ts';
@@ -51,6 +62,8 @@ export interface LoadBatch {
   batch: AquaBatch;
   files: string[];
   header: string[] | undefined;
+  /** This round stages the batch typed (a complete snapshot for a table that does not exist yet); see decideStaging. */
+  typed?: boolean;
 }
 
 /** A completed job about to be loaded. */
@@ -111,10 +124,23 @@ class StagedRowsLost extends Error {
   }
 }
 
+/** Thrown inside the apply transaction when a typed stage cannot become its table; the batch is staged as text. */
+class TypedStageUnusable extends Error {
+  constructor(
+    readonly job: JobToLoad,
+    readonly batch: LoadBatch,
+    readonly reason: TypedStageRefused,
+  ) {
+    super(reason.message);
+  }
+}
+
 /** One per run: describe answers are cached for the run's lifetime, shared by all the jobs it loads. */
 export class JobLoader {
   private readonly describeCache = new Map<string, Promise<ObjectDescription | undefined>>();
   private readonly described = new Map<string, ObjectDescription | undefined>();
+  /** Batches (`<job row>:<name>`) the typed stage refused: they are staged as text from then on. */
+  private readonly textOnly = new Set<string>();
 
   constructor(
     private readonly ctx: LoaderContext,
@@ -165,6 +191,10 @@ export class JobLoader {
       try {
         return await this.apply(jobs, plan);
       } catch (error) {
+        if (error instanceof TypedStageUnusable) {
+          await this.stageAsText(error.job, error.batch, error.reason);
+          continue;
+        }
         if (!(error instanceof StagedRowsLost)) throw error;
         if (round >= PRESENCE_ROUNDS) {
           throw new WarehouseError(`staged rows of job ${parent.zjob.id} vanished ${round} times in a row`, {
@@ -177,11 +207,13 @@ export class JobLoader {
     }
   }
 
+  /** Drops the files' stage tables: their own text stages and the typed stages recorded for them. */
   async dropStages(fileIds: string[]): Promise<void> {
     if (fileIds.length === 0) return;
+    const recorded = await state.recordedStageTables(this.ctx.warehouse.db, fileIds);
     const client = await this.ctx.warehouse.pool.connect();
     try {
-      await dropStageTables(client, fileIds.map(stageTableName));
+      await dropStageTables(client, [...new Set([...fileIds.map(stageTableName), ...recorded])]);
     } finally {
       client.release();
     }
@@ -201,11 +233,13 @@ export class JobLoader {
     const staged = await state.stagedFiles(db, job.row.id);
     // Describe first: every staging task must be created in one go so none can reject before allSettled watches it.
     await Promise.all(job.batches.map((b) => this.describeFor(b.objectConfig)));
+    for (const b of job.batches) b.typed = await this.decideStaging(job, b, all, staged);
     const limit = pLimit(this.pipeline.concurrency);
     const total = job.batches.reduce((n, b) => n + b.files.length, 0);
     let done = 0;
     // The first failure stops new downloads; the ones in flight finish (or fail) before the error is reported.
     let failedOnce = false;
+    const refused = new Map<LoadBatch, TypedStageRefused>();
     const tasks: Promise<void>[] = [];
     for (const b of job.batches) {
       for (const fileId of b.files) {
@@ -219,7 +253,8 @@ export class JobLoader {
           limit(async () => {
             if (failedOnce) return;
             const header = await this.stageOne(job, b, fileId).catch((error: unknown) => {
-              failedOnce = true;
+              if (error instanceof TypedStageRefused) refused.set(b, error);
+              else failedOnce = true;
               throw error;
             });
             this.adoptHeader(job, b, header, fileId, all);
@@ -230,8 +265,12 @@ export class JobLoader {
       }
     }
     const settled = await Promise.allSettled(tasks);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof TypedStageRefused));
     if (failed) throw failed.reason;
+    if (refused.size > 0) {
+      for (const [b, reason] of refused) await this.stageAsText(job, b, reason);
+      return this.stage(job, all);
+    }
 
     // The reported recordCount must match what Postgres parsed, or a file was truncated somewhere.
     const counts = await state.stagedFiles(db, job.row.id);
@@ -270,15 +309,21 @@ export class JobLoader {
         const clean = new CsvSanitizer();
         pipe(decoded, clean, () => undefined); // a failure of either reaches the COPY through `clean`
         const { header, csv } = await readCsvHeader(clean, context);
-        this.planFor(b, header); // validates the header before any row is copied
+        const spec = this.planFor(b, header); // validates the header before any row is copied
+        const typed = b.typed === true ? typedStageTable(String(job.row.id), spec) : undefined;
+        if (b.typed === true && typed === undefined) {
+          csv.destroy();
+          throw new TypedStageRefused(`${spec.schema}.${spec.table} has a zone-less timestamp column, which COPY cannot read as aquasync does`);
+        }
+        const stageTable = typed ?? stageTableName(fileId);
         await stageFile(pool, {
-          stageTable: stageTableName(fileId),
+          stageTable,
           columnCount: header.length,
+          typed: typed === undefined ? undefined : spec,
           csv,
           fileId,
           object: b.objectConfig.name,
-          onStaged: (client, rows) =>
-            state.markFileStaged(kyselyForClient(client), fileId, { rows, stageTable: stageTableName(fileId), header }),
+          onStaged: (client, rows) => state.markFileStaged(kyselyForClient(client), fileId, { rows, stageTable, header }),
         });
         const { nulBytes, invalidUtf8 } = clean.report;
         if (nulBytes > 0 || invalidUtf8 > 0) {
@@ -290,6 +335,7 @@ export class JobLoader {
         }
         return header;
       } catch (error) {
+        if (error instanceof TypedStageRefused) throw error;
         lastError = error;
         const retryable = error instanceof AquasyncError ? error.retryable : isNetworkError(error);
         if (!retryable || attempt === FILE_ATTEMPTS || this.options.signal?.aborted) break;
@@ -302,12 +348,38 @@ export class JobLoader {
     throw lastError;
   }
 
+  /**
+   * Stages a complete snapshot typed when the table does not exist yet (the first load at the COPY limit). Files a
+   * crashed run staged keep the way they were staged in; a batch the typed stage refused stays text.
+   */
+  private async decideStaging(job: JobToLoad, b: LoadBatch, all: readonly JobToLoad[], staged: Map<string, state.FileRecord>): Promise<boolean> {
+    if (this.textOnly.has(`${job.row.id}:${b.name}`)) return false;
+    const earlier = b.files.map((f) => staged.get(f)?.stageTable).find((t) => t !== undefined);
+    if (earlier !== undefined) return isTypedStage(earlier);
+    // Several jobs' files (a snapshot with its stateful job) repeat keys by design: they are merged.
+    const holders = all.filter((j) => j.batches.some((x) => x.name === b.name && x.files.length > 0));
+    if (!b.batch.full || holders.length !== 1) return false;
+    return !(await tableExists(this.ctx.warehouse.pool, { schema: this.ctx.schema, table: b.objectConfig.table }));
+  }
+
+  /** The typed stage refused the batch: its typed files are dropped and the batch is staged as text from now on. */
+  private async stageAsText(job: JobToLoad, b: LoadBatch, reason: TypedStageRefused): Promise<void> {
+    this.textOnly.add(`${job.row.id}:${b.name}`);
+    const staged = await state.stagedFiles(this.ctx.warehouse.db, job.row.id);
+    const typedFiles = b.files.filter((f) => isTypedStage(staged.get(f)?.stageTable ?? ''));
+    await this.dropStages(b.files);
+    await state.resetStagedFiles(this.ctx.warehouse.db, job.row.id, typedFiles);
+    b.header = undefined;
+    this.options.logger.info(`staging ${b.name} of job ${job.zjob.id} as text instead of typed: ${reason.message}`);
+  }
+
   /** Files whose staged rows vanished go back to pending (their stage tables dropped) and are staged again. */
   private async restage(jobs: JobToLoad[], lost: Map<number, string[]>): Promise<void> {
     const { db } = this.ctx.warehouse;
     for (const [jobRowId, fileIds] of lost) {
-      await state.resetStagedFiles(db, jobRowId, fileIds);
+      // Dropped before the records are reset: those name the typed stages.
       await this.dropStages(fileIds);
+      await state.resetStagedFiles(db, jobRowId, fileIds);
       const message = `${fileIds.length} staged file(s) lost their rows (the warehouse server restarted?): staging them again`;
       this.options.logger.warn(message);
       await state.recordEvent(db, { pipeline: this.pipeline.name, jobId: jobRowId, kind: 'staged-rows-lost', message });
@@ -343,17 +415,35 @@ export class JobLoader {
     return { ...sumTables(tables), applied: applied.applied, watermark: applied.watermark };
   }
 
-  /** Every stage table must still hold the rows recorded when its file was staged. */
+  /**
+   * Every stage table must still hold the rows recorded when its file was staged, and every file must be staged
+   * where this round expects it (its own text stage, or its table's typed stage under today's column types). A typed
+   * stage is proven as a whole: its row count against the sum of its files'.
+   */
   private async provePresent(client: pg.PoolClient, trx: Kysely<state.StateDatabase>, jobs: JobToLoad[]): Promise<void> {
     const lost = new Map<number, string[]>();
     for (const job of jobs) {
       const recorded = await state.stagedFiles(trx, job.row.id);
-      const fileIds = job.batches.flatMap((b) => b.files);
-      const present = await stagedRowCounts(client, fileIds.map(stageTableName));
-      const gone = fileIds.filter((f) => recorded.get(f)?.rows !== present.get(stageTableName(f)));
+      const stageOf = new Map(job.batches.flatMap((b) => b.files.map((f) => [f, this.stageTableOf(job, b, f)] as const)));
+      const present = await stagedRowCounts(client, [...new Set(stageOf.values())]);
+      const gone: string[] = [];
+      for (const b of job.batches) {
+        const misplaced = b.files.some((f) => recorded.get(f)?.stageTable !== stageOf.get(f));
+        if (b.typed === true) {
+          const rows = b.files.reduce((n, f) => n + (recorded.get(f)?.rows ?? 0), 0);
+          if (misplaced || present.get(stageOf.get(b.files[0] ?? '') ?? '') !== rows) gone.push(...b.files);
+        } else {
+          gone.push(...b.files.filter((f) => recorded.get(f)?.rows !== present.get(stageOf.get(f) ?? '') || recorded.get(f)?.stageTable !== stageOf.get(f)));
+        }
+      }
       if (gone.length > 0) lost.set(job.row.id, gone);
     }
     if (lost.size > 0) throw new StagedRowsLost(lost);
+  }
+
+  private stageTableOf(job: JobToLoad, b: LoadBatch, fileId: string): string {
+    if (b.typed !== true) return stageTableName(fileId);
+    return typedStageTable(String(job.row.id), this.specFor(b)) ?? stageTableName(fileId);
   }
 
   private async applyTable(
@@ -389,13 +479,29 @@ export class JobLoader {
     // One complete snapshot holds each key once (segments included): a new or empty table may skip the
     // de-duplicating sort. Several jobs' files (a snapshot with its stateful job) repeat keys by design.
     const keysLikelyDistinct = complete && byJob.filter((t) => t.length > 0).length === 1;
-    const merged = await applyStaged(client, spec, {
-      stages,
-      jobId: parent.zjob.id,
-      keysLikelyDistinct,
-      snapshot: snapshot === undefined ? undefined : { tables: byJob[snapshot.job] ?? [], at: snapshot.at },
-      quarantine: { pipeline: this.pipeline.name, columnCount: (first.header as string[]).length, origins },
-    });
+    const typed = jobs.flatMap((job) => job.batches.filter((b) => b.name === table && b.typed === true).map((batch) => ({ job, batch })))[0];
+    let merged: Awaited<ReturnType<typeof applyStaged>>;
+    if (typed !== undefined) {
+      try {
+        merged = await adoptTypedStage(client, spec, {
+          stageTable: this.stageTableOf(typed.job, typed.batch, typed.batch.files[0] ?? ''),
+          rows: rowsRead,
+          jobId: parent.zjob.id,
+          seenAt: typed.job.seenAt,
+        });
+      } catch (error) {
+        if (error instanceof TypedStageRefused) throw new TypedStageUnusable(typed.job, typed.batch, error);
+        throw error;
+      }
+    } else {
+      merged = await applyStaged(client, spec, {
+        stages,
+        jobId: parent.zjob.id,
+        keysLikelyDistinct,
+        snapshot: snapshot === undefined ? undefined : { tables: byJob[snapshot.job] ?? [], at: snapshot.at },
+        quarantine: { pipeline: this.pipeline.name, columnCount: (first.header as string[]).length, origins },
+      });
+    }
     const name = `${spec.schema}.${spec.table}`;
     const log = this.options.logger;
     if (merged.table.addedColumns.length > 0) log.info(`added column(s) ${merged.table.addedColumns.join(', ')} to ${name}`);
@@ -516,6 +622,11 @@ function sumTables(tables: TableResult[]): LoadTotals {
     rowsWritten: tables.reduce((n, t) => n + t.upserted + t.deleted + t.missingMarkedDeleted, 0),
     rowsQuarantined: tables.reduce((n, t) => n + t.quarantined, 0),
   };
+}
+
+/** Typed stages are t_<hash> (typedStageTable), text stages s_<file id>. */
+function isTypedStage(table: string): boolean {
+  return table.startsWith('t_');
 }
 
 export function stageTableName(fileId: string): string {

@@ -49,8 +49,8 @@ describe('sync against the emulator', () => {
     expect(first.ok).toBe(true);
     // A first load of a complete snapshot goes in unsorted (the key proves each key once), segments included.
     expect(first.tables.map((t) => [t.table, t.full, t.load])).toEqual([
-      ['zuora.account', true, 'unsorted'],
-      ['zuora.invoice_item', true, 'unsorted'],
+      ['zuora.account', true, 'copied'],
+      ['zuora.invoice_item', true, 'copied'],
     ]);
     const segmented = world.emulator.admin.jobs().at(-1)?.batches.find((b) => b.name === 'invoice_item');
     expect(segmented?.fileIds.length).toBeGreaterThan(1);

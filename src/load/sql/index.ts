@@ -8,3 +8,4 @@ export * from './merge.ts';
 export * from './quarantine.ts';
 export * from './reconcile.ts';
 export * from './first-load.ts';
+export * from './typed-stage.ts';

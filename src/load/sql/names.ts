@@ -19,7 +19,7 @@ export const JOB_ID_COLUMN = '_aquasync_job_id';
 export const RESERVED_PREFIX = RESERVED_COLUMN_PREFIX;
 
 /** Zuora prints a datetime that falls on Pacific midnight as a bare date; this is the zone it means. */
-const ZUORA_SYSTEM_ZONE = 'America/Los_Angeles';
+export const ZUORA_SYSTEM_ZONE = 'America/Los_Angeles';
 
 /** The columns aquasync adds to every warehouse table, with their DDL. */
 export const SYSTEM_COLUMNS: readonly { name: string; type: string; ddl: string }[] = [
@@ -109,6 +109,16 @@ export function castExpression(ref: string, type: PgType): string {
   // numeric, bigint, boolean (true/false/1/0), date and vetted overrides: Postgres' own input functions are
   // exact (numeric never goes through float) and strict.
   return `NULLIF(${ref}, '')::${t}`;
+}
+
+/**
+ * True when COPY's own input function, run with the session TimeZone set to ZUORA_SYSTEM_ZONE and every column
+ * FORCE_NULL, reads each value Zuora renders (§9.2 of the API notes: '' as NULL, a bare date as Pacific midnight, a
+ * datetime with its offset) exactly as castExpression does. Not so for a zone-less `timestamp`, which castExpression
+ * converts to UTC wall time.
+ */
+export function copyReadsLikeCast(type: PgType): boolean {
+  return !TIMESTAMP.test(vetType(type));
 }
 
 /** Checks a spec before any SQL is built from it, so mistakes surface as one clear message. */
