@@ -102,7 +102,8 @@ export async function settleDeletedRows(
   let removed = 0;
   if (spec.deletedPosition !== undefined) {
     if (spec.deletes === 'soft') flagged = await n(sql.countDeleted(spec));
-    else removed += await n(sql.removeDeletedRows(spec), [jobId]);
+    // Only hard's statement (tombstones) takes the job id.
+    else removed += await n(sql.removeDeletedRows(spec), spec.deletes === 'hard' ? [jobId] : []);
   }
   if (spec.deletes === 'hard') removed += await n(sql.removeTombstonedRows(spec));
   return { upserted: inserted - flagged - removed, deleted: flagged };

@@ -21,14 +21,31 @@ export class TypedStageRefused extends DataError {
 }
 
 /**
- * The typed stage's name for one job's table: equal inputs give an equal name, and a changed column type (a new
- * `types:` override between two attempts) a new one, so a stage is never filled under two shapes. Undefined when
- * a column's type cannot be read by COPY as the merge's casts read it (see copyReadsLikeCast).
+ * The typed stage's name for one job's table: `t_<job>_<table>_<shape>`, the last two hashed. Equal inputs give an
+ * equal name, and a changed column type (a new `types:` override between two attempts) a new one, so a stage is never
+ * filled under two shapes; the prefixes find a job's or a table's stages without knowing the shape (typedStagePrefix).
+ * Undefined when a column's type cannot be read by COPY as the merge's casts read it (see copyReadsLikeCast).
  */
 export function typedStageTable(job: string, spec: TableSpec): string | undefined {
   if (!spec.columns.every((c) => sql.copyReadsLikeCast(c.type))) return undefined;
-  const hash = createHash('sha256').update(`${job}\u0000${spec.schema}.${spec.table}\u0000${sql.typedStageShape(spec)}`);
-  return `t_${hash.digest('hex').slice(0, 24)}`;
+  return `${typedStagePrefix(job, spec)}${hash(sql.typedStageShape(spec), 12)}`;
+}
+
+/** The name prefix of a job's typed stages, or of one table's when `table` is given. */
+export function typedStagePrefix(job: string, table?: Pick<TableSpec, 'schema' | 'table'>): string {
+  const key = job.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (key === '' || key.length > 20) throw new RangeError(`a typed stage needs a short job key, got ${JSON.stringify(job)}`);
+  return table === undefined ? `t_${key}_` : `t_${key}_${hash(`${table.schema}.${table.table}`, 8)}_`;
+}
+
+function hash(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** Drops every typed stage whose name starts with `prefix` (from typedStagePrefix). */
+export async function dropTypedStages(client: pg.ClientBase, prefix: string): Promise<void> {
+  const found = await client.query<{ name: string }>(sql.stageTablesLike(), [prefix]);
+  if (found.rows.length > 0) await client.query(sql.dropStageTables(found.rows.map((r) => r.name)));
 }
 
 export interface AdoptArgs {

@@ -127,7 +127,7 @@ class BackfillRun {
     const { db } = this.ctx.warehouse;
     const keep = records.map((r) => r.jobId).filter((id): id is number => id !== undefined);
     for (const job of await state.unfinishedJobsOfKind(db, this.pipeline.name, 'backfill', keep)) {
-      await this.loader.dropStages([...(await state.stagedFiles(db, job.id)).keys()]);
+      await this.loader.dropStages(job.id, [...(await state.stagedFiles(db, job.id)).keys()]);
       await state.markJobStatus(db, job.id, 'abandoned', 'superseded by a backfill of another range');
       await state.recordEvent(db, {
         pipeline: this.pipeline.name,
@@ -213,7 +213,7 @@ class BackfillRun {
         return loaded;
       } catch (error) {
         if (!(error instanceof JobLoadFailure)) throw error;
-        const settled = await this.driver.settle(error.job.row, error.reason, (ids) => this.loader.dropStages(ids));
+        const settled = await this.driver.settle(error.job.row, error.reason, (jobRowId, ids) => this.loader.dropStages(jobRowId, ids));
         if (settled === 'recover' && attempt === 0) continue;
         throw error.reason;
       }

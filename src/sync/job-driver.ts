@@ -119,10 +119,10 @@ export class JobDriver {
    * the same way on every resume, and its window is covered by the next job. Anything else leaves the job as it
    * is, to be resumed ('give-up' either way).
    */
-  async settle(row: state.JobRecord, error: unknown, dropStages: (fileIds: string[]) => Promise<void>): Promise<Settlement> {
+  async settle(row: state.JobRecord, error: unknown, dropStages: (jobRowId: number, fileIds: string[]) => Promise<void>): Promise<Settlement> {
     const { db } = this.ctx.warehouse;
     if (error instanceof ZuoraFileExpiredError) {
-      await dropStages(await this.stagedFileIds(row.id));
+      await dropStages(row.id, await this.stagedFileIds(row.id));
       await state.markJobStatus(db, row.id, 'expired', error.message);
       await state.recordEvent(db, {
         pipeline: this.pipeline.name,
@@ -134,7 +134,7 @@ export class JobDriver {
       return 'recover';
     }
     if (error instanceof DataError) {
-      await dropStages(await this.stagedFileIds(row.id));
+      await dropStages(row.id, await this.stagedFileIds(row.id));
       await state.markJobStatus(db, row.id, 'abandoned', error.message);
       await state.recordEvent(db, {
         pipeline: this.pipeline.name,

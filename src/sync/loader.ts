@@ -20,9 +20,11 @@ import {
   adoptTypedStage,
   applyStaged,
   dropStageTables,
+  dropTypedStages,
   stagedRowCounts,
   stageFile,
   tableExists,
+  typedStagePrefix,
   typedStageTable,
   TypedStageRefused,
   type StagedFile,
@@ -207,13 +209,19 @@ export class JobLoader {
     }
   }
 
-  /** Drops the files' stage tables: their own text stages and the typed stages recorded for them. */
-  async dropStages(fileIds: string[]): Promise<void> {
-    if (fileIds.length === 0) return;
+  /**
+   * Drops a job's stage tables: the files' own text stages, the typed stages recorded for them and, with `typed`,
+   * every typed stage of the job (or of one of its tables), recorded or not (one is made before its first file
+   * commits).
+   */
+  async dropStages(jobRowId: number, fileIds: string[], typed: 'job' | LoadBatch | 'recorded' = 'job'): Promise<void> {
     const recorded = await state.recordedStageTables(this.ctx.warehouse.db, fileIds);
     const client = await this.ctx.warehouse.pool.connect();
     try {
       await dropStageTables(client, [...new Set([...fileIds.map(stageTableName), ...recorded])]);
+      if (typed === 'recorded') return;
+      const table = typed === 'job' ? undefined : { schema: this.ctx.schema, table: typed.objectConfig.table };
+      await dropTypedStages(client, typedStagePrefix(String(jobRowId), table));
     } finally {
       client.release();
     }
@@ -253,8 +261,9 @@ export class JobLoader {
           limit(async () => {
             if (failedOnce) return;
             const header = await this.stageOne(job, b, fileId).catch((error: unknown) => {
+              // A refusal restages its batch as text: no point starting more files first.
               if (error instanceof TypedStageRefused) refused.set(b, error);
-              else failedOnce = true;
+              failedOnce = true;
               throw error;
             });
             this.adoptHeader(job, b, header, fileId, all);
@@ -367,7 +376,7 @@ export class JobLoader {
     this.textOnly.add(`${job.row.id}:${b.name}`);
     const staged = await state.stagedFiles(this.ctx.warehouse.db, job.row.id);
     const typedFiles = b.files.filter((f) => isTypedStage(staged.get(f)?.stageTable ?? ''));
-    await this.dropStages(b.files);
+    await this.dropStages(job.row.id, typedFiles, b);
     await state.resetStagedFiles(this.ctx.warehouse.db, job.row.id, typedFiles);
     b.header = undefined;
     this.options.logger.info(`staging ${b.name} of job ${job.zjob.id} as text instead of typed: ${reason.message}`);
@@ -378,7 +387,7 @@ export class JobLoader {
     const { db } = this.ctx.warehouse;
     for (const [jobRowId, fileIds] of lost) {
       // Dropped before the records are reset: those name the typed stages.
-      await this.dropStages(fileIds);
+      await this.dropStages(jobRowId, fileIds, 'recorded');
       await state.resetStagedFiles(db, jobRowId, fileIds);
       const message = `${fileIds.length} staged file(s) lost their rows (the warehouse server restarted?): staging them again`;
       this.options.logger.warn(message);

@@ -248,12 +248,12 @@ class PipelineRun {
       };
     } catch (error) {
       if (!(error instanceof JobLoadFailure)) throw error;
-      const drop = (ids: string[]): Promise<void> => this.loader.dropStages(ids);
+      const drop = (jobRowId: number, ids: string[]): Promise<void> => this.loader.dropStages(jobRowId, ids);
       const settled = await this.driver.settle(error.job.row, error.reason, drop);
       if (error.job === jobs[0]) {
         // The stateful job is gone (expired or abandoned): its snapshot job goes with it, the snapshot stays owed.
         if (jobs[1]) {
-          await drop(jobs[1].batches.flatMap((b) => b.files));
+          await drop(jobs[1].row.id, jobs[1].batches.flatMap((b) => b.files));
           await state.markJobStatus(this.ctx.warehouse.db, jobs[1].row.id, 'abandoned', 'its stateful job could not be loaded');
         }
         if (settled === 'recover') return 'again';

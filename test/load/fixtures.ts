@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { ensureTable, mergeStaged, stageFile, applyStaged } from '../../src/load/index.ts';
+import { adoptTypedStage, applyStaged, ensureTable, mergeStaged, stageFile, typedStageTable } from '../../src/load/index.ts';
 import type { MergeArgs, MergeResult, StagedFile } from '../../src/load/index.ts';
 import type { TableSpec } from '../../src/plan/types.ts';
 
@@ -89,6 +89,40 @@ export async function load(pool: pg.Pool, spec: TableSpec, csvs: string[], optio
     }
     await client.query('COMMIT');
     return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The first load at the COPY limit: every CSV is COPYed into one typed stage (as the loader stages a complete
+ * snapshot for a table that does not exist), which then becomes the table in one transaction. Throws what
+ * adoptTypedStage throws (TypedStageRefused when the stage cannot become the table) after rolling back.
+ */
+export async function loadTyped(
+  pool: pg.Pool,
+  spec: TableSpec,
+  csvs: string[],
+  options: { jobId?: string; seenAt?: Date; stageTable?: string } = {},
+): Promise<MergeResult & { stageTable: string }> {
+  const stageTable = options.stageTable ?? typedStageTable(randomBytes(8).toString('hex'), spec);
+  if (stageTable === undefined) throw new Error(`${spec.table} cannot be staged typed`);
+  let rows = 0;
+  for (const csv of csvs) {
+    const columnCount = spec.columns.length + (spec.deletedHeader === undefined ? 0 : 1);
+    const staged = await stageFile(pool, { stageTable, columnCount, typed: spec, csv: streamOf(csv, 4096), fileId: stageTable, object: spec.object });
+    rows += staged.rows;
+  }
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await adoptTypedStage(client, spec, { stageTable, rows, jobId: options.jobId ?? 'job-1', seenAt: options.seenAt ?? new Date() });
+    await client.query('COMMIT');
+    const { table: _, ...merged } = result;
+    return { ...merged, stageTable };
   } catch (error) {
     await client.query('ROLLBACK');
     throw error;

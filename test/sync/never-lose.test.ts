@@ -238,6 +238,65 @@ describe('poison values never stall a pipeline', () => {
   });
 });
 
+describe('a first load the typed stage cannot take', () => {
+  it('a poison value: that table is staged again as text, only the row holding it is quarantined, the other table stays typed', async () => {
+    const w = await open();
+    const { admin } = w.emulator;
+    const poison = String(admin.rows('Account').find((r) => r.deletedAt === undefined)?.values.Id);
+    admin.update('Account', poison, { BillCycleDay: '99999999999999999999' }); // overflows bigint
+    admin.clock.advance(60_000);
+    const result = await syncOnce(w, pipelineFrom(yaml()));
+    expect(result.error).toBeUndefined();
+    expect(result.rowsQuarantined).toBe(1);
+    expect(result.tables.map((t) => [t.table, t.load])).toEqual([
+      ['zuora.account', 'unsorted'],
+      ['zuora.invoice_item', 'copied'],
+    ]);
+    const rejected = await w.warehouse.pool.query<{ error: string }>('select error from aquasync.rejected_rows');
+    expect(rejected.rows.map((r) => r.error)).toEqual([expect.stringMatching(/BillCycleDay: '99999999999999999999' is not a valid bigint/)]);
+    const options = { deletes: 'soft' as const, firstLoadAt: firstLoadAt(w) };
+    const others = admin.rows('Account').filter((r) => String(r.values.Id) !== poison);
+    await expectTableMatches(w.warehouse.pool, 'zuora', { object: 'Account', table: 'account', fields: ACCOUNT }, others, options);
+    await expectTableMatches(w.warehouse.pool, 'zuora', { object: 'InvoiceItem', table: 'invoice_item', fields: ITEM }, admin.rows('InvoiceItem'), options);
+    const stages = await w.warehouse.pool.query("select count(*)::int as n, string_agg(tablename, ',') as t from pg_tables where schemaname = 'aquasync_stage'");
+    expect(stages.rows, 'every stage table is gone').toEqual([{ n: 0, t: null }]);
+  });
+
+  it('an abandoned first load (a file holds fewer rows than Zuora reported) leaves no typed stage behind; the next run loads every row', async () => {
+    const w = await open();
+    w.emulator.admin.faults.add({ kind: 'wrong-record-count', delta: 1 });
+    const lost = await syncOnce(w, pipelineFrom(yaml()));
+    expect(lost.ok).toBe(false);
+    const abandoned = await w.warehouse.pool.query("select count(*)::int as n from aquasync.jobs where status = 'abandoned'");
+    expect(abandoned.rows[0].n).toBe(1);
+    const stages = await w.warehouse.pool.query("select count(*)::int as n, string_agg(tablename, ',') as t from pg_tables where schemaname = 'aquasync_stage'");
+    expect(stages.rows, 'the abandoned job took its stages with it').toEqual([{ n: 0, t: null }]);
+    w.emulator.admin.faults.clear();
+    w.emulator.admin.clock.advance(60_000);
+    const next = await syncOnce(w, pipelineFrom(yaml()));
+    expect(next.error).toBeUndefined();
+    await expectEqual(w);
+  });
+
+  it('a table that appeared after staging (a crash in between): the files are staged again as text and merged into it', async () => {
+    const w = await open();
+    const target = pipelineFrom(yaml({ items: false }));
+    await expect(syncOnce(w, target, { crashAfter: 'staged' })).rejects.toThrow(/simulated crash/);
+    const typed = await w.warehouse.pool.query("select count(*)::int as n from aquasync.files where stage_table like 't\\_%'");
+    expect(typed.rows[0].n, 'the first attempt staged typed').toBeGreaterThan(0);
+    await w.warehouse.pool.query('create schema if not exists zuora; create table zuora.account (id text primary key)');
+    const result = await syncOnce(w, target);
+    expect(result.error).toBeUndefined();
+    expect(result.tables.map((t) => [t.table, t.load])).toEqual([['zuora.account', 'unsorted']]);
+    await expectTableMatches(w.warehouse.pool, 'zuora', { object: 'Account', table: 'account', fields: ACCOUNT }, w.emulator.admin.rows('Account'), {
+      deletes: 'soft',
+      firstLoadAt: firstLoadAt(w),
+    });
+    const stages = await w.warehouse.pool.query("select count(*)::int as n, string_agg(tablename, ',') as t from pg_tables where schemaname = 'aquasync_stage'");
+    expect(stages.rows, 'every stage table is gone').toEqual([{ n: 0, t: null }]);
+  });
+});
+
 describe('a poison value in an owed snapshot', () => {
   it.each(['soft', 'hard'] as const)('deletes: %s — quarantines only the row that holds it, and does not take it for deleted; every other row gets the added column', async (deletes) => {
     const w = await open();

@@ -12,6 +12,7 @@ import {
   quoteIdent,
   quoteLiteral,
   stageName,
+  STAGE_SCHEMA,
   SYNCED_AT_COLUMN,
   SYSTEM_COLUMNS,
   timestampLiteral,
@@ -32,6 +33,11 @@ function typedStageColumns(spec: TableSpec): { name: string; type: string }[] {
 /** The table's DDL in one line: equal text means an equal table (the loader names the stage by its hash). */
 export function typedStageShape(spec: TableSpec): string {
   return typedStageColumns(spec).map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
+}
+
+/** $1: a name prefix ([a-z0-9_] only). The stage tables whose names start with it: `name`. */
+export function stageTablesLike(): string {
+  return `SELECT tablename AS name FROM pg_catalog.pg_tables WHERE schemaname = ${quoteLiteral(STAGE_SCHEMA)} AND starts_with(tablename, $1::text)`;
 }
 
 export function createTypedStage(table: string, spec: TableSpec): string {
