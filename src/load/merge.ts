@@ -88,22 +88,25 @@ async function firstLoad(client: pg.ClientBase, spec: TableSpec, args: MergeArgs
 
 /**
  * After every row of a complete snapshot went into a new or empty table: soft keeps the rows flagged deleted,
- * hard (with tombstones) and ignore remove them; hard also removes rows an earlier tombstone forbids.
+ * hard (with tombstones) and ignore remove them; hard also removes rows an earlier tombstone forbids. With
+ * `deletedAt` (rows that carry no deletion date: the typed stage), soft dates the flagged rows in the pass that
+ * counts them, and hard dates its tombstones with it.
  */
 export async function settleDeletedRows(
   client: pg.ClientBase,
   spec: TableSpec,
   jobId: string,
   inserted: number,
+  deletedAt?: Date,
 ): Promise<{ upserted: number; deleted: number }> {
   const n = async (statement: string, values: unknown[] = []): Promise<number> =>
     Number((await client.query<{ n: string }>(statement, values)).rows[0]?.n ?? 0);
   let flagged = 0;
   let removed = 0;
   if (spec.deletedPosition !== undefined) {
-    if (spec.deletes === 'soft') flagged = await n(sql.countDeleted(spec));
+    if (spec.deletes === 'soft') flagged = await n(deletedAt === undefined ? sql.countDeleted(spec) : sql.dateDeletedRows(spec, deletedAt));
     // Only hard's statement (tombstones) takes the job id.
-    else removed += await n(sql.removeDeletedRows(spec), spec.deletes === 'hard' ? [jobId] : []);
+    else removed += await n(sql.removeDeletedRows(spec, deletedAt), spec.deletes === 'hard' ? [jobId] : []);
   }
   if (spec.deletes === 'hard') removed += await n(sql.removeTombstonedRows(spec));
   return { upserted: inserted - flagged - removed, deleted: flagged };

@@ -107,7 +107,9 @@ async function createOnce(client: pg.PoolClient, statement: string): Promise<voi
  * unchanged: they may be worth retrying.
  */
 function describeStageError(error: unknown, args: StageFileArgs): unknown {
-  if (!isDataException(error)) return error;
+  // The typed stage also refuses an empty deleted flag (its column is NOT NULL).
+  const refused = args.typed !== undefined && isPgError(error) && error.code === '23502';
+  if (!isDataException(error) && !refused) return error;
   const line = copyLine(error);
   const where = line === undefined ? '' : ` line ${line}`;
   if (args.typed) return new TypedStageRefused(`result file ${args.fileId} (${args.object})${where}: ${error.message}`, error);

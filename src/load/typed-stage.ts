@@ -71,7 +71,7 @@ export async function adoptTypedStage(
   await client.query(sql.createSchema(spec.schema));
   await client.query('SAVEPOINT aquasync_adopt');
   try {
-    for (const statement of sql.adoptTypedStage(args.stageTable, spec, args.jobId, args.seenAt)) await client.query(statement);
+    for (const statement of sql.adoptTypedStage(args.stageTable, spec, args.jobId)) await client.query(statement);
     await client.query('RELEASE SAVEPOINT aquasync_adopt');
   } catch (error) {
     await client.query('ROLLBACK TO SAVEPOINT aquasync_adopt');
@@ -81,7 +81,7 @@ export async function adoptTypedStage(
     }
     throw error;
   }
-  const settled = await settleDeletedRows(client, spec, args.jobId, args.rows);
+  const settled = await settleDeletedRows(client, spec, args.jobId, args.rows, args.seenAt);
   return {
     ...settled,
     load: 'copied',

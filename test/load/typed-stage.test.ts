@@ -53,10 +53,10 @@ const WIDE_CSV = [
   [...HEADER, 'Account.Day', 'Account.Count', 'Account.Flag', 'Account.Exact', 'Account.Rounded'].join(','),
   'false,a,,00012.50,2024-03-10,,2019-03-12,42,true,1.5,2019-03-12T10:15:00.6+0000',
   'TRUE,b,"x ""quoted"", y",-0.000000001,2024-03-10T23:59:59.123456-0800,c9,,-9007199254740993,1,-0.000000001,2015-07-01',
-  ',c,ünïcode 日本,"",2024-11-03 01:30:00+01:00,"",2019-03-12,"",0,"",2015-01-01',
+  'False,c,ünïcode 日本,"",2024-11-03 01:30:00+01:00,"",2019-03-12,"",0,"",2015-01-01',
   '1,d,"line1\r\nline2",1234567890123456789012345.123456789012345,2026-08-04T20:11:15+1000,,"",0,FALSE,77.86,2019-03-12T10:15:00Z',
   '0,e,"",0,2015-01-01,x,2019-03-12,1,false,0,',
-  '"",f,"  spaced  ",-11095,2015-07-01,"",2019-03-12,9007199254740993,"",1234567890123.123456789,2026-08-04T20:11:15-0700',
+  '0,f,"  spaced  ",-11095,2015-07-01,"",2019-03-12,9007199254740993,"",1234567890123.123456789,2026-08-04T20:11:15-0700',
 ].join('\r\n') + '\r\n';
 
 const ALL = 'id, name, balance, updated_date, bill_to_id, day, count, flag, exact, rounded, _aquasync_deleted, _aquasync_deleted_at, _aquasync_job_id';
@@ -177,6 +177,18 @@ describe('the typed stage is seen whole or not at all', () => {
     expect((await pool.query(`SELECT to_regclass('wh.${s.table}') AS t`)).rows).toEqual([{ t: null }]);
     // The stage was staged once (the second expect only re-reads the same rejection) and is untouched.
     expect((await pool.query(`SELECT count(*)::int AS n FROM aquasync_stage.${stageTable}`)).rows[0].n).toBe(2);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['quoted empty', '""'],
+  ])('refuses a file whose deleted flag is %s (Zuora always writes one; the text path reads it as false)', async (_, flag) => {
+    const s = spec();
+    const stageTable = typedStageTable(`flag${tableNo}`, s) as string;
+    const csv = `${HEADER.join(',')}\r\nfalse,a,A,1,,\r\n${flag},b,B,1,,\r\n`;
+    const attempt = stageFile(pool, { stageTable, columnCount: HEADER.length, typed: s, csv: streamOf(csv), fileId: 'f-flag', object: 'Account' });
+    await expect(attempt).rejects.toThrow(TypedStageRefused);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM aquasync_stage.${stageTable}`)).rows[0].n).toBe(0);
   });
 
   it('refuses when the table exists by the time of the apply', async () => {

@@ -7,7 +7,7 @@
 import type { TableSpec } from '../../plan/types.ts';
 import type { StagedFile } from '../types.ts';
 import { checkStages, insertColumnList, insertTombstones, notTombstoned, typedSource } from './merge.ts';
-import { DELETED_AT_COLUMN, DELETED_COLUMN, qualifiedName, quoteIdent, quoteLiteral, STATE_SCHEMA } from './names.ts';
+import { DELETED_AT_COLUMN, DELETED_COLUMN, qualifiedName, quoteIdent, quoteLiteral, STATE_SCHEMA, timestampLiteral } from './names.ts';
 
 /** Every staged row, typed, into the table (no ON CONFLICT: a repeated key must fail). $1: job id. */
 export function insertEveryRow(spec: TableSpec, stages: StagedFile[]): string {
@@ -25,10 +25,23 @@ export function countDeleted(spec: TableSpec): string {
 }
 
 /**
- * Removes the rows the files said were deleted, for `deletes: hard` (recording their tombstones, dated by the
- * snapshot that saw them deleted) and `ignore`. $1: job id. Returns one row: n.
+ * Soft: dates the rows flagged deleted (a typed stage's rows carry no deletion date yet). Returns one row: n, the
+ * rows flagged.
  */
-export function removeDeletedRows(spec: TableSpec): string {
+export function dateDeletedRows(spec: TableSpec, deletedAt: Date): string {
+  const q = quoteIdent;
+  return `WITH flagged AS (
+  UPDATE ${qualifiedName(spec)} SET ${q(DELETED_AT_COLUMN)} = ${timestampLiteral(deletedAt)} WHERE ${q(DELETED_COLUMN)} RETURNING 1
+)
+SELECT count(*) AS n FROM flagged`;
+}
+
+/**
+ * Removes the rows the files said were deleted, for `deletes: hard` (recording their tombstones, dated by the
+ * snapshot that saw them deleted: each row's deletion date, or `deletedAt` for rows that carry none) and `ignore`.
+ * $1 (hard only): job id. Returns one row: n.
+ */
+export function removeDeletedRows(spec: TableSpec, deletedAt?: Date): string {
   const q = quoteIdent;
   const target = qualifiedName(spec);
   if (spec.deletes !== 'hard') {
@@ -39,7 +52,7 @@ export function removeDeletedRows(spec: TableSpec): string {
   DELETE FROM ${target} AS t WHERE t.${q(DELETED_COLUMN)}
   RETURNING ${[...new Set(returning)].map((c) => `t.${q(c)}`).join(', ')}
 ), tomb AS (
-  ${insertTombstones(spec, 'gone', `d.${q(DELETED_AT_COLUMN)}`, '')}
+  ${insertTombstones(spec, 'gone', deletedAt === undefined ? `d.${q(DELETED_AT_COLUMN)}` : timestampLiteral(deletedAt), '')}
 )
 SELECT count(*) AS n FROM gone`;
 }

@@ -15,7 +15,6 @@ import {
   STAGE_SCHEMA,
   SYNCED_AT_COLUMN,
   SYSTEM_COLUMNS,
-  timestampLiteral,
   vetType,
 } from './names.ts';
 
@@ -25,8 +24,9 @@ function typedStageColumns(spec: TableSpec): { name: string; type: string }[] {
   const byPosition = new Map(spec.columns.map((c) => [c.position, c]));
   return Array.from({ length: width }, (_, position) => {
     const column = byPosition.get(position);
-    // The flag reads as boolean: Zuora writes true/false or 1/0; an empty flag is NULL until the apply says false.
-    return column === undefined ? { name: DELETED_COLUMN, type: 'boolean' } : { name: column.name, type: vetType(column.type) };
+    // Zuora always writes the flag (true/false or 1/0): NOT NULL from the start spares the apply a pass over every
+    // row, and an empty flag refuses the file (the text path reads it as false).
+    return column === undefined ? { name: DELETED_COLUMN, type: 'boolean NOT NULL DEFAULT false' } : { name: column.name, type: vetType(column.type) };
   });
 }
 
@@ -61,7 +61,7 @@ export function copyIntoTypedStage(table: string, spec: TableSpec): string {
  * transaction (readers see nothing before its commit). The primary key comes last, built once by one sort, and
  * takes the table's own name (`<table>_pkey`) as a table created by createTable would.
  */
-export function adoptTypedStage(table: string, spec: TableSpec, jobId: string, seenAt: Date): string[] {
+export function adoptTypedStage(table: string, spec: TableSpec, jobId: string): string[] {
   const q = quoteIdent;
   const target = qualifiedName(spec);
   const system = new Map(SYSTEM_COLUMNS.map((c) => [c.name, c.ddl]));
@@ -80,15 +80,6 @@ export function adoptTypedStage(table: string, spec: TableSpec, jobId: string, s
       `ADD COLUMN ${q(JOB_ID_COLUMN)} text DEFAULT ${quoteLiteral(jobId)}`,
     `ALTER TABLE ${target} ALTER COLUMN ${q(JOB_ID_COLUMN)} DROP DEFAULT`,
   );
-  if (spec.deletedPosition !== undefined) {
-    // Only rows flagged deleted or with an empty flag are written; the NOT NULL check then scans once.
-    statements.push(
-      `UPDATE ${target} SET ${q(DELETED_COLUMN)} = COALESCE(${q(DELETED_COLUMN)}, false), ` +
-        `${q(DELETED_AT_COLUMN)} = CASE WHEN ${q(DELETED_COLUMN)} THEN ${timestampLiteral(seenAt)} END ` +
-        `WHERE ${q(DELETED_COLUMN)} IS NOT FALSE`,
-      `ALTER TABLE ${target} ALTER COLUMN ${q(DELETED_COLUMN)} SET DEFAULT false, ALTER COLUMN ${q(DELETED_COLUMN)} SET NOT NULL`,
-    );
-  }
   statements.push(`ALTER TABLE ${target} ADD PRIMARY KEY (${spec.primaryKey.map(q).join(', ')})`);
   return statements;
 }
