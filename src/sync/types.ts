@@ -24,7 +24,7 @@ export interface TableResult {
   full: boolean;
   /** A complete snapshot of the object was applied (rows missing from it were deleted). */
   snapshot: boolean;
-  /** How the rows went in (see LoadPath): `unsorted` is the first load at the copy limit. */
+  /** How the rows went in (see LoadPath): `copied` is the first load at the COPY limit (the typed stage became the table). */
   load: LoadPath;
 }
 

@@ -278,6 +278,24 @@ describe('a first load the typed stage cannot take', () => {
     await expectEqual(w);
   });
 
+  it('rows gone from a typed stage (deleted by hand after a crash) are noticed by the count: the files are staged again, every row loads', async () => {
+    const w = await open();
+    const target = pipelineFrom(yaml({ items: false }));
+    await expect(syncOnce(w, target, { crashAfter: 'staged' })).rejects.toThrow(/simulated crash/);
+    const stage = await w.warehouse.pool.query<{ t: string }>("select distinct stage_table as t from aquasync.files where stage_table like 't\\_%'");
+    expect(stage.rows).toHaveLength(1);
+    await w.warehouse.pool.query(`delete from aquasync_stage.${stage.rows[0]!.t} where ctid in (select ctid from aquasync_stage.${stage.rows[0]!.t} limit 3)`);
+    const result = await syncOnce(w, target);
+    expect(result.error).toBeUndefined();
+    expect(result.tables.map((t) => [t.table, t.load])).toEqual([['zuora.account', 'copied']]);
+    const lost = await w.warehouse.pool.query("select count(*)::int as n from aquasync.events where kind = 'staged-rows-lost'");
+    expect(lost.rows[0].n).toBe(1);
+    await expectTableMatches(w.warehouse.pool, 'zuora', { object: 'Account', table: 'account', fields: ACCOUNT }, w.emulator.admin.rows('Account'), {
+      deletes: 'soft',
+      firstLoadAt: firstLoadAt(w),
+    });
+  });
+
   it('a table that appeared after staging (a crash in between): the files are staged again as text and merged into it', async () => {
     const w = await open();
     const target = pipelineFrom(yaml({ items: false }));
