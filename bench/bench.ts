@@ -32,13 +32,14 @@ const mismatched = result.checks.filter(
     (c.copyLimitLoaded ?? c.served) !== c.served,
 );
 if (options.json) {
-  const meta = { rows: options.rows, runs: options.runs, format: options.format, segmentSize: options.segmentSize, concurrency: options.concurrency, mergeSettings: Object.fromEntries(options.mergeSettings), machine, renderSeconds: result.renderSeconds, checks: result.checks };
+  const meta = { rows: options.rows, runs: options.runs, format: options.format, segmentSize: options.segmentSize, concurrency: options.concurrency, vacuum: options.vacuum, mergeSettings: Object.fromEntries(options.mergeSettings), machine, renderSeconds: result.renderSeconds, checks: result.checks };
   process.stdout.write(`${JSON.stringify(toJson(summaries, meta))}\n`);
 } else {
   process.stdout.write(
     `\n${formatTable(summaries)}\n\n${options.rows.toLocaleString('en-US')} rows, ${options.format}, segments of ` +
       `${options.segmentSize.toLocaleString('en-US')}, concurrency ${options.concurrency}, median of ${options.runs} run(s); ${machine}\n` +
       `seconds = wall time minus the emulator's job time (queue + rendering the files ahead, ${result.renderSeconds.toFixed(1)} s for the first full load)\n` +
+      (options.vacuum ? 'the loaded table was VACUUMed (ANALYZE) before the incrementals\n' : '') +
       (options.mergeSettings.length > 0 ? `ceiling merge with ${options.mergeSettings.map(([k, v]) => `${k}=${v}`).join(', ')}\n` : ''),
   );
 }

@@ -24,6 +24,11 @@ export interface BenchOptions {
    * aquasync-incremental). With a list, each is reported as aquasync-incremental-<N>.
    */
   changed: number[] | undefined;
+  /**
+   * VACUUM (ANALYZE) the loaded table before the incrementals, as the night's autovacuum would have before the next
+   * sync (otherwise its first pass over a fresh large table may run during the first incremental). Not timed.
+   */
+  vacuum: boolean;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -44,6 +49,8 @@ Options:
   --no-naive         skip the naive baseline
   --no-limits        skip the copy-limit and ceiling variants (incremental measurements)
   --changed N,N,...  rows changed before each incremental run (default: one run with 10% of the rows)
+  --vacuum          VACUUM (ANALYZE) the loaded table before the incrementals, as autovacuum would by the next
+                     night (the time it takes is printed, not counted)
   --merge-set K=V    SET LOCAL K = V before the ceiling's merge (lever experiments, e.g. work_mem=256MB); repeatable
   --json             print the results as one JSON object instead of a table
   --help             show this help
@@ -78,6 +85,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       'merge-set': { type: 'string', multiple: true },
       'no-limits': { type: 'boolean' },
       changed: { type: 'string' },
+      vacuum: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -96,6 +104,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     mergeSettings: (values['merge-set'] ?? []).map(setting),
     limits: values['no-limits'] !== true,
     changed: values.changed === undefined ? undefined : values.changed.split(',').map((n) => integer('changed', n, 0, 1)),
+    vacuum: values.vacuum === true,
   };
 }
 

@@ -112,6 +112,12 @@ export async function runBench(options: BenchRunOptions): Promise<BenchResult> {
         copyLimitLoaded = limit?.rows;
       }
 
+      if (options.vacuum) {
+        const vacuumStarted = performance.now();
+        await vacuumTable(run.dbUrl);
+        log(`  VACUUM (ANALYZE) zuora.invoice_item in ${seconds(vacuumStarted).toFixed(1)} s (not counted)`);
+      }
+
       // 3. Rows change (10% by default, or each --changed count in turn); aquasync loads them incrementally, then
       // once more with nothing changed.
       for (const count of options.changed ?? [Math.ceil(served / 10)]) {
@@ -553,6 +559,16 @@ async function countRows(url: string, schema: string): Promise<number> {
   try {
     const res = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".invoice_item`);
     return Number(res.rows[0]?.n ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+async function vacuumTable(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('VACUUM (ANALYZE) zuora.invoice_item');
   } finally {
     await client.end();
   }

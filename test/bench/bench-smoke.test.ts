@@ -18,6 +18,7 @@ describe('npm run bench (smoke)', () => {
       naive: true,
       mergeSettings: [],
       limits: true,
+      vacuum: true, // the path runs; 20,000 rows take no time
       changed: undefined,
       log: (line) => lines.push(line),
     });
@@ -31,6 +32,7 @@ describe('npm run bench (smoke)', () => {
     expect(m.naive?.[0]?.rows).toBe(20_000);
     expect(m['aquasync-full']?.[0]?.peakRssMb).toBeGreaterThan(0);
     expect(m['aquasync-full']?.[0]?.peakDiskMb).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.includes('VACUUM (ANALYZE) zuora.invoice_item'))).toHaveLength(1);
     if (ceiling !== undefined) {
       expect(m.ceiling?.[0]?.rows).toBe(20_000);
       expect(m['copy-limit']?.[0]?.rows).toBe(20_000);

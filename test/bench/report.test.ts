@@ -12,10 +12,11 @@ const m = (rows: number, seconds: number, peakRssMb?: number): Measurement => ({
 
 describe('parseBenchArgs', () => {
   it.each([
-    [[], { rows: 2_000_000, runs: 3, format: 'gzip', json: false, segmentSize: 500_000, concurrency: 2, naive: true, mergeSettings: [], limits: true, changed: undefined }],
+    [[], { rows: 2_000_000, runs: 3, format: 'gzip', json: false, segmentSize: 500_000, concurrency: 2, naive: true, mergeSettings: [], limits: true, changed: undefined, vacuum: false }],
     [['--rows', '20_000', '--runs', '1', '--format', 'csv', '--json'], { rows: 20_000, runs: 1, format: 'csv', json: true }],
     [['--segment-size', '5000', '--concurrency', '4', '--no-naive'], { segmentSize: 5000, concurrency: 4, naive: false }],
     [['--no-limits', '--changed', '10000,100_000'], { limits: false, changed: [10_000, 100_000] }],
+    [['--vacuum'], { vacuum: true }],
     [['--merge-set', 'work_mem=256MB', '--merge-set', 'synchronous_commit=off'], { mergeSettings: [['work_mem', '256MB'], ['synchronous_commit', 'off']] }],
   ])('%j', (argv, expected) => {
     expect(parseBenchArgs(argv)).toMatchObject(expected);
