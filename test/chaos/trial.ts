@@ -245,6 +245,11 @@ class Trial {
         admin.faults.add({ kind: 'stuck' });
         return none;
       case 'staging':
+        // A small incremental file at 3000 B/s downloads in well under a second: the first download also waits 2 s
+        // before it starts, so the phase lasts long enough to be seen on a busy machine.
+        admin.faults.add({ kind: 'delay', ms: 2000, route: 'file' });
+        admin.faults.add({ kind: 'slow', bytesPerSecond: 3000, times: 1000 });
+        return none;
       case 'snapshot':
         admin.faults.add({ kind: 'slow', bytesPerSecond: 3000, times: 1000 });
         return none;
