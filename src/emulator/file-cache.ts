@@ -87,7 +87,8 @@ export class FileCache {
   close(): void {
     this.closed = true;
     this.ready.clear();
-    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
+    // A render still finishing may add a file while the folder is removed (ENOTEMPTY, seen in CI): rmSync retries.
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     this.dir = undefined;
   }
 
