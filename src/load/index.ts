@@ -3,7 +3,7 @@ export { stageFile, dropStageTables, stagedRowCounts } from './stage.ts';
 export { ensureTable } from './schema.ts';
 export { existingTables, tableRowCounts, type TableRowCount } from './counts.ts';
 export { applyStaged, mergeStaged } from './merge.ts';
-export { adoptTypedStage, dropTypedStages, typedStagePrefix, typedStageTable, TypedStageRefused } from './typed-stage.ts';
+export { adoptTypedStage, dropTypedStages, isTypedStageTable, typedStagePrefix, typedStageTable, TypedStageRefused } from './typed-stage.ts';
 export { castExpression, STAGE_SCHEMA, DELETED_COLUMN, DELETED_AT_COLUMN, SYNCED_AT_COLUMN, JOB_ID_COLUMN } from './sql/index.ts';
 export type {
   EnsureTableResult,

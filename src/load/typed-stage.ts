@@ -31,11 +31,19 @@ export function typedStageTable(job: string, spec: TableSpec): string | undefine
   return `${typedStagePrefix(job, spec)}${hash(sql.typedStageShape(spec), 12)}`;
 }
 
+/** Typed stages are named t_…; text stages (one per file) s_<file id>. */
+const TYPED = 't_';
+
 /** The name prefix of a job's typed stages, or of one table's when `table` is given. */
 export function typedStagePrefix(job: string, table?: Pick<TableSpec, 'schema' | 'table'>): string {
   const key = job.toLowerCase().replace(/[^a-z0-9]/g, '');
   if (key === '' || key.length > 20) throw new RangeError(`a typed stage needs a short job key, got ${JSON.stringify(job)}`);
-  return table === undefined ? `t_${key}_` : `t_${key}_${hash(`${table.schema}.${table.table}`, 8)}_`;
+  return table === undefined ? `${TYPED}${key}_` : `${TYPED}${key}_${hash(`${table.schema}.${table.table}`, 8)}_`;
+}
+
+/** Whether a recorded stage table is a typed stage (else a file's own text stage). */
+export function isTypedStageTable(table: string): boolean {
+  return table.startsWith(TYPED);
 }
 
 function hash(text: string, length: number): string {
@@ -58,7 +66,10 @@ export interface AdoptArgs {
   seenAt: Date;
 }
 
-/** Makes the typed stage the warehouse table `spec` names. Must run in the applying transaction. */
+/**
+ * Makes the typed stage the warehouse table `spec` names. Must run in the applying transaction; after a refusal
+ * (or any error) that transaction must be rolled back, which leaves the stage as it was.
+ */
 export async function adoptTypedStage(
   client: pg.ClientBase,
   spec: TableSpec,
@@ -69,12 +80,9 @@ export async function adoptTypedStage(
     throw new TypedStageRefused(`${spec.schema}.${spec.table} exists now; its rows must be merged`);
   }
   await client.query(sql.createSchema(spec.schema));
-  await client.query('SAVEPOINT aquasync_adopt');
   try {
     for (const statement of sql.adoptTypedStage(args.stageTable, spec, args.jobId)) await client.query(statement);
-    await client.query('RELEASE SAVEPOINT aquasync_adopt');
   } catch (error) {
-    await client.query('ROLLBACK TO SAVEPOINT aquasync_adopt');
     // 23505: a key came twice (Zuora's snapshot repeated a row); 23502: a row without a key.
     if (isPgError(error) && (error.code === '23505' || error.code === '23502')) {
       throw new TypedStageRefused(`the complete snapshot of ${spec.object} cannot become ${spec.schema}.${spec.table} as it is: ${error.message}`, error);

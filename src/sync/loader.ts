@@ -24,6 +24,7 @@ import {
   stagedRowCounts,
   stageFile,
   tableExists,
+  isTypedStageTable,
   typedStagePrefix,
   typedStageTable,
   TypedStageRefused,
@@ -364,7 +365,7 @@ export class JobLoader {
   private async decideStaging(job: JobToLoad, b: LoadBatch, all: readonly JobToLoad[], staged: Map<string, state.FileRecord>): Promise<boolean> {
     if (this.textOnly.has(`${job.row.id}:${b.name}`)) return false;
     const earlier = b.files.map((f) => staged.get(f)?.stageTable).find((t) => t !== undefined);
-    if (earlier !== undefined) return isTypedStage(earlier);
+    if (earlier !== undefined) return isTypedStageTable(earlier);
     // Several jobs' files (a snapshot with its stateful job) repeat keys by design: they are merged.
     const holders = all.filter((j) => j.batches.some((x) => x.name === b.name && x.files.length > 0));
     if (!b.batch.full || holders.length !== 1) return false;
@@ -375,7 +376,7 @@ export class JobLoader {
   private async stageAsText(job: JobToLoad, b: LoadBatch, reason: TypedStageRefused): Promise<void> {
     this.textOnly.add(`${job.row.id}:${b.name}`);
     const staged = await state.stagedFiles(this.ctx.warehouse.db, job.row.id);
-    const typedFiles = b.files.filter((f) => isTypedStage(staged.get(f)?.stageTable ?? ''));
+    const typedFiles = b.files.filter((f) => isTypedStageTable(staged.get(f)?.stageTable ?? ''));
     await this.dropStages(job.row.id, typedFiles, b);
     await state.resetStagedFiles(this.ctx.warehouse.db, job.row.id, typedFiles);
     b.header = undefined;
@@ -426,25 +427,27 @@ export class JobLoader {
 
   /**
    * Every stage table must still hold the rows recorded when its file was staged, and every file must be staged
-   * where this round expects it (its own text stage, or its table's typed stage under today's column types). A typed
-   * stage is proven as a whole: its row count against the sum of its files'.
+   * where this round expects it (its own text stage, or its table's typed stage under today's column types). One
+   * rule for both: a stage table must hold the sum of the rows recorded for the files it should hold, or all of
+   * them are staged again (a text stage holds one file, a typed stage all of its table's).
    */
   private async provePresent(client: pg.PoolClient, trx: Kysely<state.StateDatabase>, jobs: JobToLoad[]): Promise<void> {
     const lost = new Map<number, string[]>();
     for (const job of jobs) {
       const recorded = await state.stagedFiles(trx, job.row.id);
-      const stageOf = new Map(job.batches.flatMap((b) => b.files.map((f) => [f, this.stageTableOf(job, b, f)] as const)));
-      const present = await stagedRowCounts(client, [...new Set(stageOf.values())]);
-      const gone: string[] = [];
+      const byStage = new Map<string, string[]>();
       for (const b of job.batches) {
-        const misplaced = b.files.some((f) => recorded.get(f)?.stageTable !== stageOf.get(f));
-        if (b.typed === true) {
-          const rows = b.files.reduce((n, f) => n + (recorded.get(f)?.rows ?? 0), 0);
-          if (misplaced || present.get(stageOf.get(b.files[0] ?? '') ?? '') !== rows) gone.push(...b.files);
-        } else {
-          gone.push(...b.files.filter((f) => recorded.get(f)?.rows !== present.get(stageOf.get(f) ?? '') || recorded.get(f)?.stageTable !== stageOf.get(f)));
+        for (const f of b.files) {
+          const table = this.stageTableOf(job, b, f);
+          byStage.set(table, [...(byStage.get(table) ?? []), f]);
         }
       }
+      const present = await stagedRowCounts(client, [...byStage.keys()]);
+      const gone = [...byStage].flatMap(([table, files]) => {
+        const misplaced = files.some((f) => recorded.get(f)?.stageTable !== table);
+        const rows = files.reduce((n, f) => n + (recorded.get(f)?.rows ?? 0), 0);
+        return misplaced || present.get(table) !== rows ? files : [];
+      });
       if (gone.length > 0) lost.set(job.row.id, gone);
     }
     if (lost.size > 0) throw new StagedRowsLost(lost);
@@ -631,11 +634,6 @@ function sumTables(tables: TableResult[]): LoadTotals {
     rowsWritten: tables.reduce((n, t) => n + t.upserted + t.deleted + t.missingMarkedDeleted, 0),
     rowsQuarantined: tables.reduce((n, t) => n + t.quarantined, 0),
   };
-}
-
-/** Typed stages are t_<hash> (typedStageTable), text stages s_<file id>. */
-function isTypedStage(table: string): boolean {
-  return table.startsWith('t_');
 }
 
 export function stageTableName(fileId: string): string {

@@ -3,28 +3,22 @@
 // refuse, leaving everything as it was, whatever the key cannot prove.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openWarehouse } from '../../src/db/index.ts';
 import { adoptTypedStage, ensureTable, stageFile, typedStagePrefix, typedStageTable, TypedStageRefused } from '../../src/load/index.ts';
 import type { ColumnSpec, TableSpec } from '../../src/plan/types.ts';
-import { createTestDatabase, type TestDatabase, testPool } from '../helpers/db.ts';
+import { openTestWarehouse, testPool } from '../helpers/db.ts';
 import { accountSpec, HEADER, load, loadTyped, streamOf, toCsv } from './fixtures.ts';
 
-let db: TestDatabase;
+let opened: Awaited<ReturnType<typeof openTestWarehouse>>;
 let pool: pg.Pool;
 let tableNo = 0;
 
 beforeAll(async () => {
-  db = await createTestDatabase('load_typed');
-  const warehouse = await openWarehouse({ databaseUrl: db.url });
-  await migrate(warehouse.db);
-  await warehouse.close();
-  pool = testPool({ connectionString: db.url, max: 4 });
+  // The warehouse's own pool (UTC sessions), as the loader stages and applies with it.
+  opened = await openTestWarehouse('load_typed');
+  pool = opened.warehouse.pool;
 });
 
-afterAll(async () => {
-  await pool?.end();
-  await db?.drop();
-});
+afterAll(async () => opened?.close());
 
 function spec(overrides: Partial<TableSpec> = {}): TableSpec {
   tableNo += 1;
@@ -95,7 +89,7 @@ describe('the typed stage becomes the table the text path makes', () => {
   it('reads a bare date as Pacific midnight and keeps an offset, whatever the session time zone of the pool', async () => {
     const s = spec({ deletedHeader: undefined, deletedPosition: undefined, columns: accountSpec().columns.map((c) => ({ ...c, position: c.position - 1 })) });
     const csv = toCsv([HEADER.slice(1), ['w', 'W', '1', '2015-01-01', null], ['s', 'S', '1', '2015-07-01', null], ['o', 'O', '1', '2026-08-04T20:11:15+1000', null]]);
-    const tokyo = testPool({ connectionString: db.url, max: 1 });
+    const tokyo = testPool({ connectionString: opened.database.url, max: 1 });
     tokyo.on('connect', (client) => void client.query(`SET TimeZone = 'Asia/Tokyo'`));
     try {
       await loadTyped(tokyo, s, [csv]);
