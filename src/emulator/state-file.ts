@@ -1,5 +1,6 @@
 // The optional state file: sessions, jobs, files, clock and data mutations as JSON, written after every change
 // (to a temporary file, then renamed) so a restarted emulator continues where it was.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataQueryJob } from './data-query.ts';
@@ -74,6 +75,7 @@ export type StateSource = Omit<PersistedState, 'version' | 'seed' | 'rows' | 'cl
 /** Writes the state file; silent until `ready()`, so nothing is written while the saved state is being loaded. */
 export class StateWriter {
   private source: (() => StateSource) | undefined;
+  private readonly tmpSuffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
   constructor(
     private readonly statePath: string | undefined,
@@ -98,7 +100,9 @@ export class StateWriter {
       dataQuery,
     };
     mkdirSync(dirname(this.statePath), { recursive: true });
-    const tmp = `${this.statePath}.tmp`;
+    // A temporary file of this writer's own: two commands starting the built-in emulator at once write one state
+    // file, and a shared temporary name let one rename the other's file away (ENOENT).
+    const tmp = `${this.statePath}.${this.tmpSuffix}.tmp`;
     writeFileSync(tmp, JSON.stringify(state));
     renameSync(tmp, this.statePath);
   };
