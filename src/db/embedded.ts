@@ -29,6 +29,7 @@ import {
   type PostmasterInfo,
   type RunAsDecision,
 } from './embedded-layout.ts';
+import { acquireStartLock, isAlive, readIfExists } from './start-lock.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -97,31 +98,12 @@ async function runAsDecision(): Promise<RunAsDecision> {
   return decideRunAs({ uid, postgresUser: uid === 0 ? await lookupPostgresUser() : undefined });
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
 async function exists(file: string): Promise<boolean> {
   try {
     await fs.access(file);
     return true;
   } catch {
     return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user (the postgres account).
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -520,31 +502,4 @@ async function initialise(paths: EmbeddedPaths, binaries: PostgresBinaries, runA
   }
   logger.debug('initialised the embedded Postgres', { dataDir: paths.dataDir });
   return password;
-}
-
-/** An exclusive lock file holding our pid; a holder that died is detected and its lock taken over. */
-async function acquireStartLock(file: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const token = `${process.pid} ${randomBytes(6).toString('hex')}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await fs.writeFile(file, token, { flag: 'wx' });
-      return async () => {
-        if ((await readIfExists(file)) === token) await fs.rm(file, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number((await readIfExists(file))?.split(' ')[0]);
-    if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
-      await fs.rm(file, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new EmbeddedPostgresError(`another aquasync process (pid ${holder}) has been starting the embedded Postgres for over ${timeoutMs / 1000} s`, {
-        hint: `if no such process runs, remove ${file}`,
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
