@@ -149,13 +149,14 @@ function emulatorHandle(parts: Parts, http: Server, admin: EmulatorAdmin): Emula
     clientSecret: parts.resolved.clientSecret,
     admin,
     close(): Promise<void> {
-      closed ??= new Promise<void>((resolve, reject) => {
-        parts.aqua.close();
+      closed ??= (async () => {
+        const files = parts.aqua.close();
         parts.dataQuery.close();
         parts.writer.persist();
-        http.close((err) => (err === undefined ? resolve() : reject(err)));
+        const served = new Promise<void>((resolve, reject) => http.close((err) => (err === undefined ? resolve() : reject(err))));
         http.closeAllConnections();
-      });
+        await Promise.all([files, served]);
+      })();
       return closed;
     },
   };

@@ -2,7 +2,8 @@
 // download streams, or ahead of time when the emulator is asked to) and later downloads read the cached bytes.
 // Rendering and reading are streamed, so memory stays flat whatever the file size. The directory is the cache's
 // own temp dir, removed on close.
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, renameSync, unlinkSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, renameSync, unlinkSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -15,6 +16,9 @@ export class FileCache {
   private readonly writing = new Map<string, Promise<void>>();
   private closed = false;
   private serial = 0;
+  /** Aborts every write to the cache on close, so none adds a file while the folder is removed. */
+  private readonly closing = new AbortController();
+  private readonly filling = new Set<Promise<void>>();
 
   /** A stream of the cached bytes, or undefined when the file is not (yet) cached. */
   read(id: string): Readable | undefined {
@@ -44,12 +48,14 @@ export class FileCache {
       removeQuietly(tmp);
     };
     toDisk.on('error', fail);
+    this.closing.signal.addEventListener('abort', fail, { once: true });
     rendered.on('error', (error) => {
       fail();
       toClient.destroy(error);
     });
     const done = new Promise<void>((resolve) => {
       toDisk.once('close', () => {
+        this.closing.signal.removeEventListener('abort', fail);
         this.writing.delete(id);
         if (!failed && toDisk.writableFinished) this.commit(id, tmp);
         resolve();
@@ -68,11 +74,20 @@ export class FileCache {
       return;
     }
     const tmp = this.tempPath(id);
+    const written = pipeline(rendered, createWriteStream(tmp), { signal: this.closing.signal });
+    const settled = written.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.filling.add(settled);
     try {
-      await pipeline(rendered, createWriteStream(tmp));
+      await written;
     } catch (error) {
       removeQuietly(tmp);
+      if (this.closed) return;
       throw error;
+    } finally {
+      this.filling.delete(settled);
     }
     this.commit(id, tmp);
   }
@@ -84,12 +99,18 @@ export class FileCache {
     removeQuietly(path);
   }
 
-  close(): void {
+  /**
+   * Stops every write in flight and removes the folder once they have let go of it: a write stream opens its file
+   * asynchronously, so one still opening while the folder was removed made the removal fail (ENOTEMPTY, seen in CI).
+   */
+  async close(): Promise<void> {
     this.closed = true;
     this.ready.clear();
-    // A render still finishing may add a file while the folder is removed (ENOTEMPTY, seen in CI): rmSync retries.
-    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    this.closing.abort();
+    await Promise.all([...this.writing.values(), ...this.filling]);
+    const dir = this.dir;
     this.dir = undefined;
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 
   private commit(id: string, tmp: string): void {

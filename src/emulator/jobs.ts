@@ -68,9 +68,9 @@ export class AquaService {
     }
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.timers.clear();
-    this.files.close();
+    return this.files.close();
   }
 
   // ---- submit ----

@@ -38,8 +38,8 @@ export class ResultFiles {
     for (const f of files) this.files.set(f.id, f);
   }
 
-  close(): void {
-    this.cache.close();
+  close(): Promise<void> {
+    return this.cache.close();
   }
 
   /** Completes a batch without rendering: rows are counted now, files rendered on their first download. */
