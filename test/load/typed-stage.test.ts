@@ -127,6 +127,11 @@ describe('the typed stage becomes the table the text path makes', () => {
       return rows.map((r) => r.c);
     };
     expect(await shape(base.table)).toEqual(await shape(made.table));
+    // Stored alike too: room on each page for an incremental's updated row versions (HOT updates).
+    const storage = async (table: string): Promise<unknown> =>
+      (await pool.query(`SELECT reloptions FROM pg_class WHERE oid = to_regclass($1)`, [`wh.${table}`])).rows[0];
+    expect(await storage(base.table)).toEqual({ reloptions: ['fillfactor=90'] });
+    expect(await storage(made.table)).toEqual({ reloptions: ['fillfactor=90'] });
     const key = await pool.query(`SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [`wh.${base.table}`]);
     expect(key.rows).toEqual([{ conname: `${base.table}_pkey` }]);
     // The job id is stored for the loaded rows only: a row written later without one has none.

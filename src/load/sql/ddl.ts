@@ -1,6 +1,6 @@
 // Warehouse DDL and catalog reads: create or extend a table, change a column's type, describe what exists.
 import type { PgType, TableSpec } from '../../plan/types.ts';
-import { quoteIdent, qualified, qualifiedName, SYSTEM_COLUMNS, vetType } from './names.ts';
+import { quoteIdent, qualified, qualifiedName, SYSTEM_COLUMNS, TABLE_STORAGE, vetType } from './names.ts';
 
 export function createSchema(schema: string): string {
   return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
@@ -13,7 +13,7 @@ export function createTable(spec: TableSpec, withKey = true): string {
     ...SYSTEM_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.ddl}`),
     ...(withKey ? [`PRIMARY KEY (${spec.primaryKey.map(quoteIdent).join(', ')})`] : []),
   ];
-  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(spec)} (\n  ${columns.join(',\n  ')}\n)`;
+  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(spec)} (\n  ${columns.join(',\n  ')}\n) ${TABLE_STORAGE}`;
 }
 
 /** `ddl` is a vetted type (data columns) or one of SYSTEM_COLUMNS' definitions. */

@@ -15,6 +15,7 @@ import {
   STAGE_SCHEMA,
   SYNCED_AT_COLUMN,
   SYSTEM_COLUMNS,
+  TABLE_STORAGE,
   vetType,
 } from './names.ts';
 
@@ -41,7 +42,8 @@ export function stageTablesLike(): string {
 }
 
 export function createTypedStage(table: string, spec: TableSpec): string {
-  return `CREATE TABLE IF NOT EXISTS ${stageName(table)} (${typedStageShape(spec)})`;
+  // Created as the warehouse table will be stored: it becomes that table.
+  return `CREATE TABLE IF NOT EXISTS ${stageName(table)} (${typedStageShape(spec)}) ${TABLE_STORAGE}`;
 }
 
 /**
