@@ -439,7 +439,9 @@ export class JobLoader {
       for (const b of job.batches) {
         for (const f of b.files) {
           const table = this.stageTableOf(job, b, f);
-          byStage.set(table, [...(byStage.get(table) ?? []), f]);
+          const files = byStage.get(table);
+          if (files === undefined) byStage.set(table, [f]);
+          else files.push(f);
         }
       }
       const present = await stagedRowCounts(client, [...byStage.keys()]);
